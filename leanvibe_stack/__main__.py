@@ -1,0 +1,3 @@
+from leanvibe_stack.cli import main
+
+main()

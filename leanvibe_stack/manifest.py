@@ -1,0 +1,32 @@
+"""The value every stage passes on: one Kubernetes object and where it came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A rendered Kubernetes object, the component it belongs to and its source template."""
+
+    obj: dict[str, Any]
+    component: str
+    source: str
+
+    @property
+    def kind(self) -> str:
+        return str(self.obj["kind"])
+
+    @property
+    def name(self) -> str:
+        return str(self.obj["metadata"]["name"])
+
+    @property
+    def namespace(self) -> str:
+        return str(self.obj["metadata"].get("namespace", ""))
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        """Identity of the object in a cluster: (apiVersion, kind, namespace, name)."""
+        return (str(self.obj["apiVersion"]), self.kind, self.namespace, self.name)

@@ -1,0 +1,66 @@
+"""Shared building blocks for every profile model.
+
+Every model forbids unknown keys so a typo in a profile is an error, never a
+silently dropped setting.  Scalar types that Kubernetes or the Prometheus
+family parse themselves (durations, quantities, label names) are checked here
+so a bad value is reported against the profile line, not at apply time.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+# Prometheus-style duration as accepted by Prometheus, Alertmanager and Loki:
+# one or more number+unit pairs, largest unit first ("90d", "1h30m", "500ms").
+_DURATION = re.compile(r"^(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$")
+# Kubernetes resource.Quantity (the subset real manifests use).
+_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
+_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+def _check_duration(value: str) -> str:
+    if value in ("", "0") or not _DURATION.match(value):
+        raise ValueError(f"{value!r} is not a duration such as '30s', '5m', '1h30m' or '90d'")
+    return value
+
+
+def _check_quantity(value: str) -> str:
+    if not _QUANTITY.match(value):
+        raise ValueError(f"{value!r} is not a Kubernetes quantity such as '500m', '4Gi' or '2'")
+    return value
+
+
+def _check_label_name(value: str) -> str:
+    if not _LABEL_NAME.match(value):
+        raise ValueError(f"{value!r} is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*)")
+    return value
+
+
+def _check_dns_label(value: str) -> str:
+    if len(value) > 63 or not _DNS_LABEL.match(value):
+        raise ValueError(f"{value!r} is not a DNS label (lower-case letters, digits and '-')")
+    return value
+
+
+Duration = Annotated[str, AfterValidator(_check_duration)]
+Quantity = Annotated[str, AfterValidator(_check_quantity)]
+LabelName = Annotated[str, AfterValidator(_check_label_name)]
+DnsLabel = Annotated[str, AfterValidator(_check_dns_label)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class StrictModel(BaseModel):
+    """Base of every profile model: unknown keys are errors, values are not coerced."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class SecretRef(StrictModel):
+    """A key of a Kubernetes Secret that the operator creates; its value is never rendered."""
+
+    secret: DnsLabel = Field(description="Name of the Secret in the stack's namespace.")
+    key: str = Field(description="Key inside the Secret.", pattern=r"^[-._a-zA-Z0-9]+$")

@@ -1,0 +1,17 @@
+"""Exporters the stack's own scrape jobs and alerts depend on."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from leanvibe_stack.models.workload import NonRootWorkload, Toleration
+
+
+class NodeExporter(NonRootWorkload):
+    """node-exporter DaemonSet: host metrics from every node (host-access exception)."""
+
+    tolerations: list[Toleration] = Field(default_factory=list, description="Taints it runs on anyway.")
+
+
+class KubeStateMetrics(NonRootWorkload):
+    """kube-state-metrics Deployment: metrics about Kubernetes objects (kube_*)."""

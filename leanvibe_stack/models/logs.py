@@ -1,0 +1,43 @@
+"""Loki and Promtail workloads; their config file models live in loki.py and promtail.py."""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from leanvibe_stack.models.base import SecretRef, StrictModel
+from leanvibe_stack.models.loki import LokiConfig
+from leanvibe_stack.models.promtail import PromtailConfig
+from leanvibe_stack.models.workload import HttpProbe, NonRootWorkload, Storage, Toleration, Workload
+
+
+class S3Credentials(StrictModel):
+    """AWS keys for Loki's S3 client, passed as environment from a Secret (omit for IAM roles)."""
+
+    access_key_id: SecretRef = Field(description="Secret key holding AWS_ACCESS_KEY_ID.")
+    secret_access_key: SecretRef = Field(description="Secret key holding AWS_SECRET_ACCESS_KEY.")
+
+
+class Loki(NonRootWorkload):
+    """The Loki StatefulSet (single binary, `-target=all`)."""
+
+    replicas: int = Field(ge=1, description="Replicas; more than one join a memberlist ring.")
+    storage: Storage = Field(description="Per-replica volume for WAL, index cache and compactor.")
+    liveness_probe: HttpProbe = Field(description="Liveness probe.")
+    readiness_probe: HttpProbe = Field(description="Readiness probe.")
+    s3_credentials: S3Credentials | None = Field(None, description="Static S3 keys, if not using IAM roles.")
+    config: LokiConfig = Field(description="loki.yaml, mirroring the Loki 2.9 configuration reference.")
+
+    @model_validator(mode="after")
+    def _shared_store_for_replicas(self) -> Loki:
+        # Replicas on local filesystem storage would each hold a disjoint part of the logs.
+        stores = {period.object_store for period in self.config.schema_config.configs}
+        if self.replicas > 1 and "filesystem" in stores:
+            raise ValueError("replicas > 1 need object storage (s3); filesystem storage is per replica")
+        return self
+
+
+class Promtail(Workload):
+    """The Promtail DaemonSet (host-access exception: it reads node log files as root)."""
+
+    tolerations: list[Toleration] = Field(default_factory=list, description="Taints it runs on anyway.")
+    config: PromtailConfig = Field(description="promtail.yaml, mirroring the Promtail 2.9 reference.")

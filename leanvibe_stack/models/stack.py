@@ -1,0 +1,78 @@
+"""The whole stack: global settings plus one model per component."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from leanvibe_stack.models.alertmanager import Alertmanager
+from leanvibe_stack.models.base import DnsLabel, StrictModel
+from leanvibe_stack.models.exporters import KubeStateMetrics, NodeExporter
+from leanvibe_stack.models.grafana import Grafana
+from leanvibe_stack.models.logs import Loki, Promtail
+from leanvibe_stack.models.prometheus import PrometheusServer
+
+
+class NetworkPolicySettings(StrictModel):
+    """Ingress NetworkPolicies: each component accepts traffic only from the stack parts that use it."""
+
+    enabled: bool = Field(True, description="Render one ingress NetworkPolicy per component.")
+    ui_namespaces: list[DnsLabel] = Field(
+        default_factory=list,
+        description="Namespaces (e.g. of an ingress controller) allowed to reach the Grafana, Prometheus "
+        "and Alertmanager web UIs.",
+    )
+
+
+class GlobalSettings(StrictModel):
+    """Settings every component shares."""
+
+    namespace: DnsLabel = Field(description="Namespace of the stack (restricted Pod Security Standard).")
+    agents_namespace: DnsLabel = Field(
+        description="Namespace of the host-access agents (Promtail, node-exporter), labelled `privileged`."
+    )
+    app_namespace: DnsLabel = Field(description="Namespace of the monitored LeanVibe application.")
+    cluster: str = Field(description="Cluster name, added to every metric as the `cluster` label.")
+    region: str = Field(description="Cloud region, added to every metric as the `region` label.")
+    environment: Literal["production", "staging", "development"] = Field(
+        description="Environment name, added to every metric as the `environment` label."
+    )
+    external_url_base: str = Field(
+        description="DNS suffix of the web UIs: Prometheus is served at https://prometheus.<base>.",
+        pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
+    )
+    kubernetes_version: str = Field(description="Target Kubernetes minor version, e.g. `1.29`.", pattern=r"^1\.\d+$")
+    cluster_domain: str = Field("cluster.local", description="Cluster DNS domain of Service names.")
+    image_registry: str = Field(
+        "", description="A mirror that replaces the registry of every image, e.g. `registry.example.com`."
+    )
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = Field(
+        "IfNotPresent", description="imagePullPolicy of every container."
+    )
+    network_policy: NetworkPolicySettings = Field(
+        default_factory=NetworkPolicySettings, description="Ingress NetworkPolicies."
+    )
+
+
+class Stack(StrictModel):
+    """A fully merged profile: everything needed to render the stack."""
+
+    description: str = Field("", description="What this profile is for (shown by `profiles list`).")
+    global_: GlobalSettings = Field(alias="global", description="Settings every component shares.")
+    prometheus: PrometheusServer = Field(description="Prometheus server, scrape jobs and alert rules.")
+    alertmanager: Alertmanager = Field(description="Alertmanager cluster, routes and receivers.")
+    loki: Loki = Field(description="Loki log store.")
+    promtail: Promtail = Field(description="Promtail log collector.")
+    grafana: Grafana = Field(description="Grafana, datasources and dashboards.")
+    node_exporter: NodeExporter = Field(description="node-exporter DaemonSet.")
+    kube_state_metrics: KubeStateMetrics = Field(description="kube-state-metrics Deployment.")
+
+    @model_validator(mode="after")
+    def _namespaces_differ(self) -> Stack:
+        if self.global_.namespace == self.global_.agents_namespace:
+            raise ValueError(
+                "global.agents_namespace must differ from global.namespace: host-access agents need a "
+                "namespace with a looser Pod Security level"
+            )
+        return self

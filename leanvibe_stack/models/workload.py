@@ -1,0 +1,89 @@
+"""Pieces every workload shares: image, resources, probes, storage, pod security."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from leanvibe_stack.models.base import DnsLabel, Quantity, StrictModel
+
+
+class Image(StrictModel):
+    """A container image pinned to a tag (never `latest`)."""
+
+    registry: str = Field("docker.io", description="Registry; `global.image_registry` (a mirror) overrides it.")
+    repository: str = Field(description="Image repository without registry, e.g. `prom/prometheus`.")
+    tag: str = Field(description="Pinned image tag, e.g. `v2.45.0`.", min_length=1)
+
+    @field_validator("tag")
+    @classmethod
+    def _pinned(cls, tag: str) -> str:
+        if tag == "latest":
+            raise ValueError("pin the image to a version; `latest` makes renders non-reproducible")
+        return tag
+
+    @property
+    def version(self) -> str:
+        """The version label value: the tag without a leading `v`."""
+        return self.tag.removeprefix("v")
+
+
+class ResourceAmounts(StrictModel):
+    """CPU and memory amounts."""
+
+    cpu: Quantity = Field(description="CPU, e.g. `500m` or `2`.")
+    memory: Quantity = Field(description="Memory, e.g. `512Mi` or `4Gi`.")
+
+
+class Resources(StrictModel):
+    """Container resource requests and limits."""
+
+    requests: ResourceAmounts = Field(description="What the scheduler reserves.")
+    limits: ResourceAmounts = Field(description="What the container may use at most.")
+
+
+class HttpProbe(StrictModel):
+    """An HTTP GET probe against the container's main port."""
+
+    path: str = Field(description="Path to GET, e.g. `/-/ready`.", pattern=r"^/")
+    initial_delay_seconds: int = Field(0, ge=0, description="Seconds before the first probe.")
+    period_seconds: int = Field(10, ge=1, description="Seconds between probes.")
+    timeout_seconds: int = Field(1, ge=1, description="Seconds before a probe times out.")
+    failure_threshold: int = Field(3, ge=1, description="Consecutive failures before acting.")
+
+
+class Storage(StrictModel):
+    """A ReadWriteOnce volume per replica (a StatefulSet volumeClaimTemplate)."""
+
+    size: Quantity = Field(description="Requested capacity, e.g. `150Gi`.")
+    storage_class: DnsLabel | None = Field(None, description="StorageClass name; the cluster default if unset.")
+
+
+class PodUser(StrictModel):
+    """The non-root identity a pod runs as (restricted Pod Security Standard)."""
+
+    run_as_user: int = Field(ge=1, description="UID of every container; never 0 (root).")
+    run_as_group: int = Field(ge=1, description="Primary GID of every container.")
+    fs_group: int = Field(ge=1, description="GID that owns mounted volumes.")
+
+
+class Toleration(StrictModel):
+    """A Kubernetes toleration, for DaemonSets that must run on tainted nodes."""
+
+    key: str = Field(description="Taint key to tolerate.")
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = Field(description="Taint effect.")
+    operator: Literal["Exists", "Equal"] = Field("Exists", description="How the taint value matches.")
+
+
+class Workload(StrictModel):
+    """What every component's pods share."""
+
+    image: Image = Field(description="Container image.")
+    resources: Resources = Field(description="Container resources.")
+
+
+class NonRootWorkload(Workload):
+    """A workload that meets the restricted Pod Security Standard."""
+
+    pod_user: PodUser = Field(description="Non-root identity of the pod.")

@@ -1,0 +1,104 @@
+"""Ordering, the stdout stream, the per-object directory tree and the `--check` comparison."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from leanvibe_stack import yamlio
+from leanvibe_stack.errors import OutputError
+from leanvibe_stack.manifest import Manifest
+
+# helm's install order (kind_sorter.go): what others depend on comes first.
+INSTALL_ORDER = [
+    "Namespace", "NetworkPolicy", "ResourceQuota", "LimitRange", "PodSecurityPolicy", "PodDisruptionBudget",
+    "ServiceAccount", "Secret", "SecretList", "ConfigMap", "StorageClass", "PersistentVolume",
+    "PersistentVolumeClaim", "CustomResourceDefinition", "ClusterRole", "ClusterRoleList",
+    "ClusterRoleBinding", "ClusterRoleBindingList", "Role", "RoleList", "RoleBinding", "RoleBindingList",
+    "Service", "DaemonSet", "Pod", "ReplicationController", "ReplicaSet", "Deployment",
+    "HorizontalPodAutoscaler", "StatefulSet", "Job", "CronJob", "IngressClass", "Ingress", "APIService",
+]
+_RANK = {kind: rank for rank, kind in enumerate(INSTALL_ORDER)}
+
+
+def install_order(manifests: Iterable[Manifest]) -> list[Manifest]:
+    """Sort by kind in install order (unknown kinds last), then namespace and name."""
+    return sorted(manifests, key=lambda m: (_RANK.get(m.kind, len(_RANK)), m.kind, m.namespace, m.name))
+
+
+def document(manifest: Manifest) -> str:
+    """One YAML document headed by the template it came from."""
+    return f"# Source: {manifest.source}\n{yamlio.dump(manifest.obj)}"
+
+
+def stream(manifests: Iterable[Manifest]) -> str:
+    """The multi-document stream `render` prints: install order, `---` before each document."""
+    return "".join(f"---\n{document(m)}" for m in install_order(manifests))
+
+
+def file_name(index: int, manifest: Manifest) -> str:
+    """Numbered so `kubectl apply -f DIR` (alphabetical) applies in install order."""
+    return f"{index:03d}-{manifest.kind.lower()}-{manifest.name}.yaml"
+
+
+def tree(manifests: Iterable[Manifest]) -> dict[str, str]:
+    """File name -> content of a rendered directory, `kustomization.yaml` included."""
+    files = {file_name(i, m): document(m) for i, m in enumerate(install_order(manifests), start=1)}
+    kustomization = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": list(files),
+    }
+    files["kustomization.yaml"] = yamlio.dump(kustomization)
+    return files
+
+
+def write_tree(files: dict[str, str], target: Path) -> None:
+    """Replace `target` with exactly `files`; on any failure the previous tree is left untouched."""
+    target = target.absolute()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    except OSError as error:
+        raise OutputError(f"cannot write {target}: {error.strerror}") from error
+    try:
+        for name, content in files.items():
+            (staging / name).write_text(content, encoding="utf-8")
+        _swap(staging, target)
+    except OSError as error:
+        raise OutputError(f"cannot write {target}: {error.strerror}") from error
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _swap(staging: Path, target: Path) -> None:
+    if not target.exists():
+        os.rename(staging, target)
+        return
+    if not target.is_dir():
+        raise OutputError(f"{target} exists and is not a directory")
+    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+    os.rmdir(old)
+    os.rename(target, old)
+    os.rename(staging, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def drift(files: dict[str, str], target: Path) -> list[str]:
+    """Unified diffs between a rendered tree and the files on disk; empty when they match."""
+    existing = {p.name: p for p in target.glob("*")} if target.is_dir() else {}
+    diffs = []
+    for name in sorted(set(files) | set(existing)):
+        expected = files.get(name, "")
+        actual = existing[name].read_text(encoding="utf-8") if name in existing else ""
+        if expected != actual:
+            diffs.append("".join(difflib.unified_diff(
+                actual.splitlines(keepends=True), expected.splitlines(keepends=True),
+                fromfile=f"{target / name} (committed)" if name in existing else "/dev/null",
+                tofile=f"{target / name} (rendered)" if name in files else "/dev/null",
+            )))
+    return diffs

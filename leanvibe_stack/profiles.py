@@ -1,0 +1,272 @@
+"""Find, load and merge profiles, remembering the file and line of every value.
+
+A profile is a YAML mapping that may `extends:` another one (by name or relative path).  The
+child is deep-merged over its parent: mappings merge key by key, any other value (lists
+included) replaces the parent's, and `null` deletes the parent's key.  Collections users
+override (scrape jobs, rules, receivers, routes, dashboards) are mappings keyed by name, so a
+child changes one entry without copying the rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from leanvibe_stack.errors import Location, Problem, ProfileError
+from leanvibe_stack.models.stack import Stack
+
+PACKAGE_PROFILES = Path(__file__).parent / "profiles"
+REPO_PROFILES = Path(__file__).parent.parent / "profiles"
+MAX_PROFILE_BYTES = 5_000_000
+MAX_NODES = 2_000_000  # bounds alias expansion ("billion laughs")
+
+YamlPath = tuple[str | int, ...]
+# Keys whose values are file paths, resolved against the directory of the profile that set them.
+_PATH_FIELDS: tuple[tuple[str | None, ...], ...] = (("grafana", "dashboards", None, "file"),)
+
+
+@dataclass(frozen=True)
+class LoadedProfile:
+    """A merged, validated profile and where each of its values was written."""
+
+    name: str
+    path: Path
+    stack: Stack
+    locations: dict[YamlPath, Location]
+
+
+def shipped_profiles_dir() -> Path:
+    """Profiles inside the installed package, or the repo's when running from a checkout."""
+    return PACKAGE_PROFILES if PACKAGE_PROFILES.is_dir() else REPO_PROFILES
+
+
+def default_profiles_dir(cwd: Path | None = None) -> Path:
+    """`./profiles` when the working directory has one (the repo workflow), else the shipped ones."""
+    local = (cwd or Path.cwd()) / "profiles"
+    return local if local.is_dir() else shipped_profiles_dir()
+
+
+def available_profiles(profiles_dir: Path) -> list[str]:
+    """Names of the profiles in a directory."""
+    return sorted(p.stem for p in profiles_dir.glob("*.yaml"))
+
+
+def is_abstract(path: Path) -> bool:
+    """Whether a profile file declares itself a parent only (`abstract: true`), never rendered itself."""
+    data, _ = load_yaml_file(path)
+    return data.get("abstract") is True
+
+
+def resolve_profile(spec: str, profiles_dir: Path | None = None) -> Path:
+    """Turn `--profile` (a name or a path to a file) into a file path."""
+    if spec.endswith((".yaml", ".yml")) or "/" in spec:
+        path = Path(spec)
+        if not path.is_file():
+            raise ProfileError([Problem(f"profile file {spec} does not exist or is not a file")])
+        return path
+    directory = profiles_dir or default_profiles_dir()
+    path = directory / f"{spec}.yaml"
+    if not path.is_file():
+        names = ", ".join(available_profiles(directory)) or "none"
+        raise ProfileError([Problem(f"no profile named {spec!r} in {directory} (available: {names})")])
+    return path
+
+
+def load_profile(spec: str, profiles_dir: Path | None = None) -> LoadedProfile:
+    """Load, merge and validate a profile."""
+    path = resolve_profile(spec, profiles_dir)
+    data, locations = _load_with_parents(path, chain=())
+    data.pop("extends", None)
+    if data.pop("abstract", False) is True:
+        raise ProfileError([Problem(f"profile {spec!r} is abstract (a parent for others); render a profile "
+                                    "that extends it", location=locations.get(("abstract",)))])
+    try:
+        stack = Stack.model_validate(data)
+    except ValidationError as error:
+        raise ProfileError(_problems(error, locations, path)) from error
+    name = path.stem if path.suffix in (".yaml", ".yml") else spec
+    return LoadedProfile(name=name, path=path, stack=stack, locations=locations)
+
+
+def _load_with_parents(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], dict[YamlPath, Location]]:
+    resolved = path.resolve()
+    if resolved in chain:
+        cycle = " -> ".join(str(p) for p in (*chain, resolved))
+        raise ProfileError([Problem(f"`extends` cycle: {cycle}", location=Location(path, 1))])
+    data, locations = load_yaml_file(path)
+    parent = data.get("extends")
+    if parent is None:
+        return data, locations
+    if not isinstance(parent, str):
+        raise ProfileError([Problem("must name a profile", field="extends", location=locations[("extends",)])])
+    parent_path = _parent_path(path, parent)
+    if not parent_path.is_file():
+        raise ProfileError(
+            [Problem(f"parent profile {parent!r} not found at {parent_path}", "extends", locations[("extends",)])]
+        )
+    base, base_locations = _load_with_parents(parent_path, (*chain, resolved))
+    base.pop("abstract", None)  # being a parent-only profile is not inherited
+    return merge(base, base_locations, data, locations)
+
+
+def _parent_path(child: Path, parent: str) -> Path:
+    if parent.endswith((".yaml", ".yml")) or "/" in parent:
+        return child.parent / parent
+    return child.parent / f"{parent}.yaml"
+
+
+def merge(
+    base: dict[str, Any],
+    base_locations: dict[YamlPath, Location],
+    override: dict[str, Any],
+    override_locations: dict[YamlPath, Location],
+) -> tuple[dict[str, Any], dict[YamlPath, Location]]:
+    """Deep-merge `override` over `base`; see the module docstring for the rules."""
+    replaced: list[YamlPath] = []
+    merged = _merge_mapping(base, override, (), replaced)
+    locations = {
+        path: loc for path, loc in base_locations.items() if not any(path[: len(r)] == r for r in replaced)
+    }
+    locations.update(override_locations)
+    return merged, locations
+
+
+def _merge_mapping(
+    base: dict[str, Any], override: dict[str, Any], prefix: YamlPath, replaced: list[YamlPath]
+) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        path = (*prefix, key)
+        if value is None:
+            merged.pop(key, None)
+            replaced.append(path)
+        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge_mapping(merged[key], value, path, replaced)
+        else:
+            merged[key] = value
+            replaced.append(path)
+    return merged
+
+
+def load_yaml_file(path: Path) -> tuple[dict[str, Any], dict[YamlPath, Location]]:
+    """Parse one profile file into plain data plus the location of every key."""
+    if path.is_dir():
+        raise ProfileError([Problem("is a directory, expected a profile file", location=Location(path, 1))])
+    raw = path.read_bytes()
+    if len(raw) > MAX_PROFILE_BYTES:
+        raise ProfileError([Problem(f"file is larger than {MAX_PROFILE_BYTES} bytes", location=Location(path, 1))])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ProfileError([Problem(f"not UTF-8 text ({error.reason} at byte {error.start})",
+                                    location=Location(path, 1))]) from error
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 0)
+        problem = Problem(f"invalid YAML: {error.problem}", location=Location(path, line, column))
+        raise ProfileError([problem]) from error
+    if node is None or not isinstance(node, yaml.MappingNode):
+        raise ProfileError([Problem("a profile must be a YAML mapping of settings", location=Location(path, 1))])
+    builder = _Builder(path)
+    data = builder.build(node, ())
+    _resolve_path_fields(data, path.parent)
+    return data, builder.locations
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader whose timestamps stay strings: profile fields that hold dates are typed as text."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+class _Builder:
+    """Turns a composed YAML node tree into Python data, recording where each key was written."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.locations: dict[YamlPath, Location] = {}
+        self.constructor = yaml.SafeLoader("")
+        self.nodes = 0
+
+    def build(self, node: yaml.Node, path: YamlPath) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise ProfileError([Problem("too many YAML nodes (alias expansion?)", location=self._at(node))])
+        self.locations.setdefault(path, self._at(node))
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        return self.constructor.construct_object(node, deep=True)
+
+    def _mapping(self, node: yaml.MappingNode, path: YamlPath) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = self.constructor.construct_object(key_node, deep=True)
+            if not isinstance(key, str):
+                raise ProfileError([Problem(f"keys must be text, got {key!r}", location=self._at(key_node))])
+            if key in result:
+                first = self.locations[(*path, key)]
+                raise ProfileError([Problem(f"duplicate key {key!r} (first set at line {first.line})",
+                                            field=_dotted((*path, key)), location=self._at(key_node))])
+            self.locations[(*path, key)] = self._at(key_node)
+            result[key] = self.build(value_node, (*path, key))
+        return result
+
+    def _at(self, node: yaml.Node) -> Location:
+        return Location(self.path, node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def _resolve_path_fields(data: dict[str, Any], base_dir: Path) -> None:
+    for pattern in _PATH_FIELDS:
+        for parent, key in _matching_parents(data, pattern):
+            if isinstance(parent.get(key), str):
+                parent[key] = str((base_dir / parent[key]).resolve())
+
+
+def _matching_parents(data: Any, pattern: tuple[str | None, ...]) -> list[tuple[dict[str, Any], str]]:
+    if not isinstance(data, dict) or not pattern:
+        return []
+    head, rest = pattern[0], pattern[1:]
+    if not rest:
+        return [(data, head)] if head is not None and head in data else []
+    children = data.values() if head is None else [data.get(head)]
+    return [match for child in children for match in _matching_parents(child, rest)]
+
+
+def _problems(error: ValidationError, locations: dict[YamlPath, Location], path: Path) -> list[Problem]:
+    problems = []
+    for item in error.errors(include_url=False):
+        loc = tuple(item["loc"])
+        problems.append(Problem(_message(item), field=_dotted(loc), location=_nearest(loc, locations, path)))
+    return problems
+
+
+def _message(item: Any) -> str:
+    message = str(item["msg"]).removeprefix("Value error, ")
+    if item["type"] == "extra_forbidden":
+        return "unknown setting"
+    if item["type"] != "missing" and not isinstance(item.get("input"), dict | list):
+        message += f" (got {item['input']!r})"
+    return message
+
+
+def _nearest(loc: tuple[Any, ...], locations: dict[YamlPath, Location], path: Path) -> Location:
+    for end in range(len(loc), -1, -1):
+        if loc[:end] in locations:
+            return locations[loc[:end]]
+    return Location(path, 1)
+
+
+def _dotted(path: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in path)

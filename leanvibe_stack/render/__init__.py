@@ -1,0 +1,32 @@
+"""Render a Stack into Kubernetes objects, one renderer per component."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from leanvibe_stack import yamlio
+from leanvibe_stack.manifest import Manifest
+from leanvibe_stack.models.stack import Stack
+
+
+def yaml_file(data: Any) -> str:
+    """An embedded config file's text, serialized from its model (never hand-indented)."""
+    return yamlio.dump(data)
+
+
+def render_stack(stack: Stack, instance: str) -> list[Manifest]:
+    """Every object of the stack, in component order (output.py sorts them for installation)."""
+    from leanvibe_stack.render import alertmanager, exporters, grafana, logs, namespaces, prometheus
+    from leanvibe_stack.render.topology import Topology
+
+    topo = Topology.of(stack, instance)
+    return [
+        *namespaces.render(stack, instance),
+        *prometheus.render(stack, topo),
+        *alertmanager.render(stack, topo),
+        *logs.render_loki(stack, topo),
+        *logs.render_promtail(stack, topo),
+        *grafana.render(stack, topo),
+        *exporters.render_node_exporter(stack, topo),
+        *exporters.render_kube_state_metrics(stack, topo),
+    ]

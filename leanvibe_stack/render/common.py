@@ -1,0 +1,101 @@
+"""What every component renderer shares: identity, names, DNS, images, checksums, policies."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from leanvibe_stack.models.stack import GlobalSettings
+from leanvibe_stack.models.workload import Image
+
+PART_OF = "leanvibe-stack"
+
+
+@dataclass(frozen=True)
+class Component:
+    """Identity of one component: the source of its object names, labels and DNS names."""
+
+    name: str
+    role: str
+    instance: str
+    version: str
+    namespace: str
+    cluster_domain: str
+
+    @property
+    def headless(self) -> str:
+        """Name of the headless Service that gives each StatefulSet pod a stable DNS name."""
+        return f"{self.name}-headless"
+
+    def fqdn(self, service: str | None = None) -> str:
+        """Cluster DNS name of one of this component's Services."""
+        return f"{service or self.name}.{self.namespace}.svc.{self.cluster_domain}"
+
+    def pod_fqdn(self, ordinal: int) -> str:
+        """Stable DNS name of StatefulSet pod number `ordinal`."""
+        return f"{self.name}-{ordinal}.{self.fqdn(self.headless)}"
+
+    def selector(self) -> dict[str, str]:
+        """Labels that select this component's pods: never the version, so upgrades keep matching."""
+        return {"app.kubernetes.io/name": self.name, "app.kubernetes.io/instance": self.instance}
+
+
+def component(name: str, role: str, instance: str, image: Image, settings: GlobalSettings,
+              namespace: str | None = None) -> Component:
+    return Component(
+        name=name,
+        role=role,
+        instance=instance,
+        version=image.version,
+        namespace=namespace or settings.namespace,
+        cluster_domain=settings.cluster_domain,
+    )
+
+
+def image_ref(image: Image, settings: GlobalSettings) -> str:
+    registry = (settings.image_registry or image.registry).rstrip("/")
+    return f"{registry}/{image.repository}:{image.tag}"
+
+
+def checksum(*configs: Any) -> str:
+    """sha256 of the configuration a pod mounts, so any change to it rolls the pods."""
+    text = json.dumps(configs, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Peer:
+    """Pods allowed to connect to a component (a NetworkPolicy `from` entry)."""
+
+    component: Component | None = None
+    namespace: str | None = None
+
+    def as_policy_peer(self, own_namespace: str) -> dict[str, Any]:
+        peer: dict[str, Any] = {}
+        namespace = self.component.namespace if self.component else self.namespace
+        if namespace and namespace != own_namespace:
+            peer["namespaceSelector"] = {"matchLabels": {"kubernetes.io/metadata.name": namespace}}
+        if self.component:
+            peer["podSelector"] = {"matchLabels": self.component.selector()}
+        return peer
+
+
+@dataclass(frozen=True)
+class IngressRule:
+    """Who may connect to which ports of a component."""
+
+    ports: list[tuple[int, str]]
+    peers: list[Peer] = field(default_factory=list)
+
+    def as_policy_rule(self, own_namespace: str) -> dict[str, Any]:
+        return {
+            "from": [peer.as_policy_peer(own_namespace) for peer in self.peers],
+            "ports": [{"protocol": protocol, "port": port} for port, protocol in self.ports],
+        }
+
+
+def ui_peers(settings: GlobalSettings) -> list[Peer]:
+    """Namespaces allowed to reach the web UIs (e.g. an ingress controller's)."""
+    return [Peer(namespace=ns) for ns in settings.network_policy.ui_namespaces]

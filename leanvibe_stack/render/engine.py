@@ -1,0 +1,57 @@
+"""The Jinja environment: one object per template, strict about undefined values."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from leanvibe_stack import yamlio
+from leanvibe_stack.errors import TemplateError
+from leanvibe_stack.manifest import Manifest
+
+PACKAGE_TEMPLATES = Path(__file__).parent.parent / "templates"
+REPO_TEMPLATES = Path(__file__).parent.parent.parent / "templates"
+
+
+def templates_dir() -> Path:
+    """Templates inside the installed package, or the repo's when running from a checkout."""
+    return PACKAGE_TEMPLATES if PACKAGE_TEMPLATES.is_dir() else REPO_TEMPLATES
+
+
+def _to_json(value: Any) -> str:
+    # JSON is valid YAML flow syntax: values land in templates without any hand indentation.
+    return json.dumps(value, ensure_ascii=False, sort_keys=False)
+
+
+@cache
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates_dir()),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    env.filters["json"] = _to_json
+    return env
+
+
+def render_object(template: str, component: str, **context: Any) -> Manifest:
+    """Render one template into one Kubernetes object."""
+    try:
+        text = environment().get_template(template).render(**context)
+    except jinja2.TemplateError as error:
+        line = getattr(error, "lineno", None)
+        raise TemplateError(f"templates/{template}:{line or '?'}: {error}") from error
+    try:
+        obj = yamlio.load(text)
+    except yamlio.YAMLError as error:
+        raise TemplateError(f"templates/{template} rendered invalid YAML: {error}") from error
+    if not isinstance(obj, dict) or "kind" not in obj:
+        raise TemplateError(f"templates/{template} did not render one Kubernetes object")
+    return Manifest(obj=obj, component=component, source=f"templates/{template}")

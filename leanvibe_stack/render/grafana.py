@@ -1,0 +1,116 @@
+"""Grafana: Deployment, provisioned datasources, one ConfigMap per dashboard."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from leanvibe_stack.errors import Problem, ProfileError
+from leanvibe_stack.manifest import Manifest
+from leanvibe_stack.models.grafana import Dashboard, Datasource
+from leanvibe_stack.models.stack import Stack
+from leanvibe_stack.render import yaml_file
+from leanvibe_stack.render.common import IngressRule, Peer, checksum, image_ref, ui_peers
+from leanvibe_stack.render.engine import render_object
+from leanvibe_stack.render.topology import Topology
+
+PORT = 3000
+DASHBOARDS_DIR = "/var/lib/grafana-dashboards"
+DASHBOARD_LABEL = {"grafana_dashboard": "1"}  # also what the common dashboard sidecars watch for
+
+
+def render(stack: Stack, topo: Topology) -> list[Manifest]:
+    c, grafana = topo.grafana, stack.grafana
+    datasources = datasources_file(stack, topo)
+    providers = providers_file()
+    dashboards = {name: dashboard_json(name, d) for name, d in grafana.dashboards.items()}
+    objects = [
+        render_object("common/serviceaccount.yaml.j2", c.name, c=c, automount=False),
+        render_object("common/configmap.yaml.j2", c.name, c=c, name=f"{c.name}-datasources", extra_labels={},
+                      data={"datasources.yaml": yaml_file(datasources)}),
+        render_object("common/configmap.yaml.j2", c.name, c=c, name=f"{c.name}-dashboard-providers",
+                      extra_labels={}, data={"dashboards.yaml": yaml_file(providers)}),
+        *(
+            render_object("common/configmap.yaml.j2", c.name, c=c, name=f"{c.name}-dashboard-{name}",
+                          extra_labels=DASHBOARD_LABEL, data={f"{name}.json": text})
+            for name, text in dashboards.items()
+        ),
+        render_object("common/service.yaml.j2", c.name, c=c, name=c.name, headless=False,
+                      ports=[{"name": "http", "port": PORT, "targetPort": "http"}]),
+        render_object("grafana/deployment.yaml.j2", c.name, c=c, g=grafana,
+                      image=image_ref(grafana.image, stack.global_), pull_policy=stack.global_.image_pull_policy,
+                      env=_env(stack), checksum=checksum(datasources, providers, dashboards),
+                      dashboards_dir=DASHBOARDS_DIR, dashboard_sources=_dashboard_sources(c.name, stack)),
+    ]
+    if stack.global_.network_policy.enabled:
+        clients = [Peer(topo.prometheus), *ui_peers(stack.global_)]
+        rules = [IngressRule([(PORT, "TCP")], clients).as_policy_rule(c.namespace)]
+        objects.append(render_object("common/networkpolicy.yaml.j2", c.name, c=c, rules=rules))
+    return objects
+
+
+def _env(stack: Stack) -> list[dict[str, Any]]:
+    admin = stack.grafana.admin
+    return [
+        {"name": "GF_SECURITY_ADMIN_USER",
+         "valueFrom": {"secretKeyRef": {"name": admin.user.secret, "key": admin.user.key}}},
+        {"name": "GF_SECURITY_ADMIN_PASSWORD",
+         "valueFrom": {"secretKeyRef": {"name": admin.password.secret, "key": admin.password.key}}},
+        {"name": "GF_SERVER_ROOT_URL", "value": f"https://grafana.{stack.global_.external_url_base}"},
+        {"name": "GF_ANALYTICS_REPORTING_ENABLED", "value": "false"},
+        {"name": "GF_ANALYTICS_CHECK_FOR_UPDATES", "value": "false"},
+    ]
+
+
+def _dashboard_sources(name: str, stack: Stack) -> list[dict[str, Any]]:
+    # One projected volume; each dashboard lands in its folder's directory (foldersFromFilesStructure).
+    return [
+        {"configMap": {"name": f"{name}-dashboard-{key}",
+                       "items": [{"key": f"{key}.json", "path": f"{d.folder or 'General'}/{key}.json"}]}}
+        for key, d in stack.grafana.dashboards.items()
+    ]
+
+
+def datasources_file(stack: Stack, topo: Topology) -> dict[str, Any]:
+    """Provisioned datasources pointing at this stack's Services, with the stable uids dashboards use."""
+    return {
+        "apiVersion": 1,
+        "datasources": [_datasource(name, ds, topo) for name, ds in stack.grafana.datasources.items()],
+    }
+
+
+def _datasource(name: str, ds: Datasource, topo: Topology) -> dict[str, Any]:
+    target = {"prometheus": (topo.prometheus, 9090), "loki": (topo.loki, topo.loki_port),
+              "alertmanager": (topo.alertmanager, topo.alertmanager_port)}[ds.type]
+    out: dict[str, Any] = {
+        "name": name, "type": ds.type, "uid": ds.uid, "access": "proxy",
+        "url": f"http://{target[0].fqdn()}:{target[1]}", "isDefault": ds.is_default, "editable": False,
+    }
+    if ds.type == "alertmanager":
+        out["jsonData"] = {"implementation": "prometheus"}
+    return out
+
+
+def providers_file() -> dict[str, Any]:
+    return {
+        "apiVersion": 1,
+        "providers": [{
+            "name": "leanvibe-stack", "type": "file", "disableDeletion": True, "allowUiUpdates": False,
+            "updateIntervalSeconds": 60,
+            "options": {"path": DASHBOARDS_DIR, "foldersFromFilesStructure": True},
+        }],
+    }
+
+
+def dashboard_json(name: str, dashboard: Dashboard) -> str:
+    """The dashboard file as provisioned: checked to be a bare dashboard model, re-indented stably."""
+    field = f"grafana.dashboards.{name}.file"
+    try:
+        model = json.loads(dashboard.file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ProfileError([Problem(f"cannot read dashboard {dashboard.file}: {error}", field)]) from error
+    if not isinstance(model, dict) or "dashboard" in model or not model.get("title") or not model.get("uid"):
+        raise ProfileError([Problem(
+            f"{dashboard.file} must be a bare dashboard model with `title` and `uid` "
+            "(not wrapped in {\"dashboard\": ...})", field)])
+    return json.dumps(model, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,127 @@
+"""Prometheus: StatefulSet, config and rule ConfigMaps, Services, RBAC, PDB, NetworkPolicy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from leanvibe_stack.manifest import Manifest
+from leanvibe_stack.models.prometheus import AlertRule, KubernetesSDConfig, ScrapeJob
+from leanvibe_stack.models.stack import Stack
+from leanvibe_stack.render import yaml_file
+from leanvibe_stack.render.common import IngressRule, Peer, checksum, image_ref, ui_peers
+from leanvibe_stack.render.engine import render_object
+from leanvibe_stack.render.topology import Topology
+
+CONFIG_DIR = "/etc/prometheus/config"
+RULES_DIR = "/etc/prometheus/rules"
+PORT = 9090
+
+# Discovery reads these objects cluster-wide; nodes/proxy serves kubelet and cAdvisor metrics.
+CLUSTER_ROLE_RULES = [
+    {"apiGroups": [""], "resources": ["nodes", "nodes/proxy", "nodes/metrics", "services", "endpoints", "pods"],
+     "verbs": ["get", "list", "watch"]},
+    {"nonResourceURLs": ["/metrics"], "verbs": ["get"]},
+]
+
+
+def render(stack: Stack, topo: Topology) -> list[Manifest]:
+    c = topo.prometheus
+    server = stack.prometheus
+    config = prometheus_config(stack, topo)
+    rules = rule_files(stack)
+    args = [
+        f"--config.file={CONFIG_DIR}/prometheus.yml",
+        "--storage.tsdb.path=/prometheus",
+        f"--storage.tsdb.retention.time={server.retention_time}",
+        f"--storage.tsdb.retention.size={server.retention_size}",
+        f"--web.external-url=https://prometheus.{stack.global_.external_url_base}",
+        "--web.route-prefix=/",
+        *server.extra_args,
+    ]
+    clients = [Peer(topo.prometheus), Peer(topo.grafana), *ui_peers(stack.global_)]
+    objects = [
+        render_object("common/serviceaccount.yaml.j2", c.name, c=c, automount=True),
+        render_object("common/clusterrole.yaml.j2", c.name, c=c, rules=CLUSTER_ROLE_RULES),
+        render_object("common/clusterrolebinding.yaml.j2", c.name, c=c),
+        render_object("common/configmap.yaml.j2", c.name, c=c, name=f"{c.name}-config", extra_labels={},
+                      data={"prometheus.yml": yaml_file(config)}),
+        render_object("common/configmap.yaml.j2", c.name, c=c, name=f"{c.name}-rules", extra_labels={},
+                      data=rules),
+        render_object("common/service.yaml.j2", c.name, c=c, name=c.name, headless=False,
+                      ports=[{"name": "http", "port": PORT, "targetPort": "http"}]),
+        render_object("common/service.yaml.j2", c.name, c=c, name=c.headless, headless=True,
+                      ports=[{"name": "http", "port": PORT, "targetPort": "http"}]),
+        render_object("prometheus/statefulset.yaml.j2", c.name, c=c, p=server,
+                      image=image_ref(server.image, stack.global_), pull_policy=stack.global_.image_pull_policy,
+                      args=args, checksum=checksum(config, rules), config_dir=CONFIG_DIR, rules_dir=RULES_DIR,
+                      config_map=f"{c.name}-config", rules_map=f"{c.name}-rules"),
+    ]
+    if server.replicas > 1:
+        objects.append(render_object("common/poddisruptionbudget.yaml.j2", c.name, c=c))
+    if stack.global_.network_policy.enabled:
+        rules_ = [IngressRule([(PORT, "TCP")], clients).as_policy_rule(c.namespace)]
+        objects.append(render_object("common/networkpolicy.yaml.j2", c.name, c=c, rules=rules_))
+    return objects
+
+
+def prometheus_config(stack: Stack, topo: Topology) -> dict[str, Any]:
+    """prometheus.yml: global labels from the profile, Alertmanagers found by DNS, the scrape jobs."""
+    settings, server = stack.global_, stack.prometheus
+    alertmanager = topo.alertmanager
+    return {
+        "global": {
+            "scrape_interval": server.scrape_interval,
+            "evaluation_interval": server.evaluation_interval,
+            "external_labels": {
+                "cluster": settings.cluster, "region": settings.region, "environment": settings.environment,
+            },
+        },
+        "rule_files": [f"{RULES_DIR}/*.yml"],
+        "alerting": {
+            "alertmanagers": [{
+                "api_version": "v2",
+                "timeout": "10s",
+                # Every Alertmanager replica gets every alert: the headless Service's A records list them all.
+                "dns_sd_configs": [{"names": [alertmanager.fqdn(alertmanager.headless)], "type": "A",
+                                    "port": topo.alertmanager_port}],
+            }],
+        },
+        "scrape_configs": [
+            scrape_config(name, job, settings.app_namespace) for name, job in server.scrape_jobs.items()
+        ],
+    }
+
+
+def scrape_config(name: str, job: ScrapeJob, app_namespace: str) -> dict[str, Any]:
+    body = job.model_dump(mode="json", by_alias=True, exclude_none=True, exclude={"kubernetes_sd_configs"})
+    config: dict[str, Any] = {"job_name": name, **body}
+    if job.kubernetes_sd_configs:
+        config["kubernetes_sd_configs"] = [_kubernetes_sd(sd, app_namespace) for sd in job.kubernetes_sd_configs]
+        # Keep the upstream key order: discovery before relabeling.
+        for key in ("relabel_configs", "metric_relabel_configs"):
+            if key in config:
+                config[key] = config.pop(key)
+    return config
+
+
+def _kubernetes_sd(sd: KubernetesSDConfig, app_namespace: str) -> dict[str, Any]:
+    if sd.namespaces == "application":
+        return {"role": sd.role, "namespaces": {"names": [app_namespace]}}
+    return sd.model_dump(mode="json", exclude_none=True)
+
+
+def rule_files(stack: Stack) -> dict[str, str]:
+    """One rule file per group, named after it."""
+    files = {}
+    for group_name, group in stack.prometheus.rule_groups.items():
+        body: dict[str, Any] = {"name": group_name}
+        if group.interval:
+            body["interval"] = group.interval
+        body["rules"] = [alert_rule(name, rule) for name, rule in group.rules.items()]
+        files[f"{group_name}.yml"] = yaml_file({"groups": [body]})
+    return files
+
+
+def alert_rule(name: str, rule: AlertRule) -> dict[str, Any]:
+    dumped = rule.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return {"alert": name, **{key: value for key, value in dumped.items() if value != {}}}

@@ -1,0 +1,39 @@
+"""Identities of all components, built once per render so every renderer agrees on names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from leanvibe_stack.models.stack import Stack
+from leanvibe_stack.render.common import Component, component
+
+
+@dataclass(frozen=True)
+class Topology:
+    """Every component of the stack and the ports others reach it on."""
+
+    prometheus: Component
+    alertmanager: Component
+    loki: Component
+    promtail: Component
+    grafana: Component
+    node_exporter: Component
+    kube_state_metrics: Component
+    alertmanager_port: int = 9093
+    loki_port: int = 3100
+
+    @classmethod
+    def of(cls, stack: Stack, instance: str) -> Topology:
+        g = stack.global_
+        return cls(
+            prometheus=component("prometheus", "metrics", instance, stack.prometheus.image, g),
+            alertmanager=component("alertmanager", "alerting", instance, stack.alertmanager.image, g),
+            loki=component("loki", "logs", instance, stack.loki.image, g),
+            promtail=component("promtail", "log-collector", instance, stack.promtail.image, g,
+                               namespace=g.agents_namespace),
+            grafana=component("grafana", "dashboards", instance, stack.grafana.image, g),
+            node_exporter=component("node-exporter", "exporter", instance, stack.node_exporter.image, g,
+                                    namespace=g.agents_namespace),
+            kube_state_metrics=component("kube-state-metrics", "exporter", instance,
+                                         stack.kube_state_metrics.image, g),
+        )

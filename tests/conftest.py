@@ -1,0 +1,49 @@
+"""Shared fixtures: rendered profiles (rendered once per session) and the real tools."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from leanvibe_stack.manifest import Manifest
+from leanvibe_stack.profiles import LoadedProfile, load_profile
+from leanvibe_stack.render import render_stack
+
+REPO = Path(__file__).resolve().parent.parent
+PROFILES = REPO / "profiles"
+RENDERED_PROFILES = ("production", "staging", "development")
+
+
+@pytest.fixture(scope="session")
+def loaded() -> dict[str, LoadedProfile]:
+    return {name: load_profile(name, PROFILES) for name in RENDERED_PROFILES}
+
+
+@pytest.fixture(scope="session")
+def rendered(loaded: dict[str, LoadedProfile]) -> dict[str, list[Manifest]]:
+    return {name: render_stack(profile.stack, name) for name, profile in loaded.items()}
+
+
+@pytest.fixture(scope="session")
+def production(rendered: dict[str, list[Manifest]]) -> list[Manifest]:
+    return rendered["production"]
+
+
+def find(manifests: list[Manifest], kind: str, name: str) -> dict[str, Any]:
+    matches = [m.obj for m in manifests if m.kind == kind and m.name == name]
+    assert len(matches) == 1, f"expected one {kind}/{name}, found {len(matches)}"
+    return matches[0]
+
+
+def require_tool(name: str) -> str:
+    """The tool's path; skipped locally when missing, but a failure in CI (CI=true)."""
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{name} is not installed; CI must install it (.ci/run)")
+        pytest.skip(f"{name} not installed (apt-get install prometheus prometheus-alertmanager)")
+    return path

@@ -1,0 +1,110 @@
+"""Loading and merging profiles: resolution, extends, keyed merges, line-precise errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from leanvibe_stack.errors import ProfileError
+from leanvibe_stack.profiles import load_profile, load_yaml_file, merge, resolve_profile
+from tests.conftest import PROFILES
+
+
+def _child(tmp_path: Path, text: str, name: str = "child.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(f"extends: {PROFILES / 'production.yaml'}\n{text}")
+    return path
+
+
+def test_merge_deep_merges_mappings_replaces_lists_and_null_deletes(tmp_path: Path) -> None:
+    base = {"a": {"x": 1, "y": [1, 2]}, "keep": True, "gone": {"deep": 1}}
+    override = {"a": {"y": [3]}, "gone": None, "new": "v"}
+    merged, _ = merge(base, {}, override, {})
+    assert merged == {"a": {"x": 1, "y": [3]}, "keep": True, "new": "v"}
+
+
+def test_child_changes_one_keyed_entry_without_copying_the_rest(tmp_path: Path) -> None:
+    path = _child(tmp_path, "prometheus:\n  scrape_jobs:\n    redis:\n      scrape_interval: 30s\n")
+    stack = load_profile(str(path)).stack
+    production = load_profile("production", PROFILES).stack
+    assert stack.prometheus.scrape_jobs["redis"].scrape_interval == "30s"
+    assert list(stack.prometheus.scrape_jobs) == list(production.prometheus.scrape_jobs)
+    assert stack.prometheus.scrape_jobs["neo4j"] == production.prometheus.scrape_jobs["neo4j"]
+
+
+def test_null_removes_an_inherited_entry(tmp_path: Path) -> None:
+    path = _child(tmp_path, "prometheus:\n  scrape_jobs:\n    aws-resources: null\n")
+    assert "aws-resources" not in load_profile(str(path)).stack.prometheus.scrape_jobs
+
+
+def test_extends_by_name_resolves_beside_the_child(tmp_path: Path) -> None:
+    (tmp_path / "parent.yaml").write_text((PROFILES / "production.yaml").read_text().replace(
+        "extends: base", f"extends: {PROFILES / 'base.yaml'}"))
+    (tmp_path / "kid.yaml").write_text("extends: parent\ndescription: kid\n")
+    assert load_profile("kid", tmp_path).stack.description == "kid"
+
+
+def test_extends_cycle_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("extends: b\n")
+    (tmp_path / "b.yaml").write_text("extends: a\n")
+    with pytest.raises(ProfileError, match="cycle"):
+        load_profile("a", tmp_path)
+
+
+def test_unknown_key_names_file_line_and_field(tmp_path: Path) -> None:
+    path = _child(tmp_path, "prometheus:\n  retention_tme: 30d\n")
+    with pytest.raises(ProfileError) as caught:
+        load_profile(str(path))
+    (problem,) = caught.value.problems
+    assert problem.field == "prometheus.retention_tme"
+    assert problem.location is not None and problem.location.line == 3 and problem.location.file == path
+    assert "unknown setting" in str(problem)
+
+
+def test_bad_value_names_its_line(tmp_path: Path) -> None:
+    path = _child(tmp_path, "prometheus:\n  storage:\n    size: 8 GB\n")
+    with pytest.raises(ProfileError) as caught:
+        load_profile(str(path))
+    assert any(p.field == "prometheus.storage.size" and p.location and p.location.line == 4
+               for p in caught.value.problems), caught.value.problems
+
+
+def test_duplicate_keys_are_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "dup.yaml"
+    path.write_text("description: a\ndescription: b\n")
+    with pytest.raises(ProfileError, match="duplicate key 'description'"):
+        load_yaml_file(path)
+
+
+def test_relabel_replacement_naming_a_missing_group_is_rejected(tmp_path: Path) -> None:
+    # The seed's metric_relabel_configs: `${1}` with a regex that has no capture group.
+    path = _child(tmp_path, """prometheus:
+  scrape_jobs:
+    leanvibe-backend:
+      metric_relabel_configs:
+      - source_labels: [__name__]
+        regex: http_request_duration_seconds_bucket
+        target_label: __tmp_le
+        replacement: $1
+""")
+    with pytest.raises(ProfileError, match=r"uses \$1 but regex .* has 0 capture group"):
+        load_profile(str(path))
+
+
+def test_abstract_profiles_are_not_rendered() -> None:
+    with pytest.raises(ProfileError, match="abstract"):
+        load_profile("base", PROFILES)
+
+
+def test_name_resolves_against_cwd_profiles_then_shipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert resolve_profile("production").parent.name == "profiles"  # the shipped/repo profiles
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "profiles" / "production.yaml").write_text("description: local\n")
+    assert resolve_profile("production") == tmp_path / "profiles" / "production.yaml"
+
+
+def test_unknown_profile_lists_the_available_ones() -> None:
+    with pytest.raises(ProfileError, match="available: base, development, production, staging"):
+        resolve_profile("prod", PROFILES)

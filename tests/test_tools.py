@@ -1,0 +1,66 @@
+"""The real tools accept what we render: promtool for rules, amtool for the Alertmanager config."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from leanvibe_stack import yamlio
+from leanvibe_stack.manifest import Manifest
+from leanvibe_stack.render import alertmanager as am_render
+from tests.conftest import REPO, find, require_tool
+
+ALERT_TESTS = REPO / "tests" / "promtool" / "alerts_test.yml"
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, capture_output=True, text=True, timeout=120, check=False)
+
+
+def _rule_files(manifests: list[Manifest], directory: Path) -> list[Path]:
+    data = find(manifests, "ConfigMap", "prometheus-rules")["data"]
+    paths = []
+    for name, text in data.items():
+        (directory / name).write_text(text)
+        paths.append(directory / name)
+    return paths
+
+
+def test_promtool_accepts_the_rendered_rules(production: list[Manifest], tmp_path: Path) -> None:
+    promtool = require_tool("promtool")
+    result = _run(promtool, "check", "rules", *map(str, _rule_files(production, tmp_path)))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS: 18 rules found" in result.stdout
+
+
+def test_alert_unit_tests_pass_on_the_rendered_rules(production: list[Manifest], tmp_path: Path) -> None:
+    promtool = require_tool("promtool")
+    (rules,) = _rule_files(production, tmp_path)
+    shutil.copy(rules, tmp_path / "rules.yml")
+    shutil.copy(ALERT_TESTS, tmp_path / ALERT_TESTS.name)
+    result = _run(promtool, "test", "rules", str(tmp_path / ALERT_TESTS.name))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_amtool_accepts_the_rendered_config(production: list[Manifest], tmp_path: Path) -> None:
+    amtool = require_tool("amtool")
+    config = yamlio.load(find(production, "ConfigMap", "alertmanager-config")["data"]["alertmanager.yml"])
+    templates = find(production, "ConfigMap", "alertmanager-templates")["data"]
+    assert config["templates"] == [f"{am_render.TEMPLATES_DIR}/*.tmpl"]
+    for name, text in templates.items():
+        (tmp_path / name).write_text(text)
+    config["templates"] = [f"{tmp_path}/*.tmpl"]  # where this test put the mounted files
+    (tmp_path / "alertmanager.yml").write_text(yamlio.dump(config))
+    result = _run(amtool, "check-config", str(tmp_path / "alertmanager.yml"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"Found:\n - global config\n - route\n - {len(config['inhibit_rules'])} inhibit rules" in result.stdout
+    assert " - 1 templates\n  SUCCESS" in result.stdout  # the one glob, whose files all parsed
+
+
+def test_amtool_rejects_what_the_seed_had(tmp_path: Path) -> None:
+    amtool = require_tool("amtool")
+    seed_like = {"global": {"slack_api_url": "${SLACK_WEBHOOK_URL}"},
+                 "route": {"receiver": "r"}, "receivers": [{"name": "r"}]}
+    (tmp_path / "bad.yml").write_text(yamlio.dump(seed_like))
+    assert _run(amtool, "check-config", str(tmp_path / "bad.yml")).returncode != 0
