@@ -6,46 +6,13 @@ rule files are plain dumps of these models.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from leanvibe_stack.models.base import Duration, LabelName, Port, StrictModel
+from leanvibe_stack.models.relabel import RelabelConfig
 from leanvibe_stack.models.workload import HttpProbe, NonRootWorkload, Storage
-
-_CAPTURE_REFERENCE = re.compile(r"\$\{?(\d+)\}?")
-
-
-class RelabelConfig(StrictModel):
-    """One relabeling step (`relabel_configs` / `metric_relabel_configs`)."""
-
-    source_labels: list[str] | None = Field(None, description="Labels whose values are joined and matched.")
-    separator: str | None = Field(None, description="Separator placed between joined source values.")
-    regex: str | None = Field(None, description="RE2 regex matched against the joined value; default `(.*)`.")
-    target_label: str | None = Field(None, description="Label written by `replace` and `hashmod`.")
-    replacement: str | None = Field(None, description="Value written by `replace`; `$1` names capture group 1.")
-    modulus: int | None = Field(None, ge=1, description="Modulus for `hashmod`.")
-    action: (
-        Literal["replace", "keep", "drop", "keepequal", "dropequal", "hashmod", "labelmap", "labeldrop",
-                "labelkeep", "lowercase", "uppercase"] | None
-    ) = Field(None, description="What to do; default `replace`.")
-
-    @model_validator(mode="after")
-    def _replacement_uses_existing_groups(self) -> RelabelConfig:
-        # A `$N` naming a group the regex lacks expands to "" and the step silently does nothing.
-        if self.replacement is None:
-            return self
-        groups = re.compile(self.regex if self.regex is not None else "(.*)").groups
-        for ref in _CAPTURE_REFERENCE.findall(self.replacement):
-            if int(ref) > groups:
-                raise ValueError(
-                    f"replacement {self.replacement!r} uses ${ref} but regex {self.regex or '(.*)'!r} "
-                    f"has {groups} capture group(s)"
-                )
-        if "${" in self.replacement:
-            raise ValueError("write capture references as `$1`, not `${1}` (no `${` may reach rendered output)")
-        return self
 
 
 class StaticConfig(StrictModel):

@@ -28,26 +28,11 @@ from leanvibe_stack.models.loki import (
     RefusingModel,
     refuse_placeholders,
 )
+from leanvibe_stack.models.relabel import RelabelConfig
 
 JobName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
 MetricName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")]
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
-# Prometheus relabel target: a label name, possibly built from $1-style group references.
-RelabelTarget = Annotated[str, StringConstraints(pattern=r"^(?:(?:[a-zA-Z_]|\$\w+)+\w*)+$")]
-RelabelAction = Literal[
-    "replace",
-    "keep",
-    "drop",
-    "hashmod",
-    "labelmap",
-    "labeldrop",
-    "labelkeep",
-    "lowercase",
-    "uppercase",
-    "keepequal",
-    "dropequal",
-]
-
 # Values with one label value per request, user or process: as labels they explode the
 # number of streams (and Loki's index).  Bounded labels are a product rule.
 UNBOUNDED_LABELS = frozenset(
@@ -108,28 +93,6 @@ class JournalConfig(StrictModel):
     max_age: GoDuration | None = Field(None, description="Oldest entry read when Promtail starts.")
     path: str | None = Field(None, description="Journal directory to read.")
     labels: dict[LabelName, str] | None = Field(None, description="Labels added to every journal entry.")
-
-
-class RelabelConfig(StrictModel):
-    """One Prometheus-style `relabel_configs` rule applied to discovered targets."""
-
-    source_labels: list[LabelName] | None = Field(None, description="Labels joined as the input.")
-    separator: str | None = Field(None, description="Separator between joined source values (default ';').")
-    regex: str | None = Field(None, description="RE2 regex matched, fully anchored, against the input.")
-    target_label: RelabelTarget | None = Field(None, description="Label written by replace-like actions.")
-    replacement: str | None = Field(None, description="Value written, with $1-style group references.")
-    action: RelabelAction | None = Field(None, description="What the rule does (default replace).")
-    modulus: int | None = Field(None, ge=1, description="Modulus of the hashmod action.")
-
-    @model_validator(mode="after")
-    def _action_needs(self) -> RelabelConfig:
-        action = self.action or "replace"
-        writes = {"replace", "hashmod", "lowercase", "uppercase", "keepequal", "dropequal"}
-        if action in writes and self.target_label is None:
-            raise ValueError(f"relabel action {action} needs target_label")
-        if action == "hashmod" and self.modulus is None:
-            raise ValueError("relabel action hashmod needs modulus")
-        return self
 
 
 # --- pipeline stages: each is a one-key mapping, modelled as a one-field wrapper -------------
