@@ -6,7 +6,7 @@ from pathlib import Path
 
 from leanvibe_stack import output
 from leanvibe_stack.manifest import Manifest
-from leanvibe_stack.profiles import available_profiles, default_profiles_dir, is_abstract, load_profile
+from leanvibe_stack.profiles import default_profiles_dir, load_profile, renderable_profiles
 from leanvibe_stack.render import render_stack
 
 Tree = dict[str, str]
@@ -31,15 +31,22 @@ def render_all(profiles_dir: Path | None, out: Path) -> dict[Path, Tree]:
     directory = profiles_dir or default_profiles_dir()
     return {
         out / name: output.tree(render_profile(name, directory))
-        for name in available_profiles(directory)
-        if not is_abstract(directory / f"{name}.yaml")
+        for name in renderable_profiles(directory)
     }
 
 
-def write_trees(targets: dict[Path, Tree]) -> None:
+def write_trees(targets: dict[Path, Tree], root: Path | None = None) -> list[Path]:
+    """Write every tree; with `root` (render --all), also remove trees of profiles that are gone."""
     for target, files in targets.items():
         output.write_tree(files, target)
+    orphans = output.orphan_trees(root, targets) if root else []
+    for orphan in orphans:
+        output.remove_tree(orphan)
+    return orphans
 
 
-def check_trees(targets: dict[Path, Tree]) -> list[str]:
-    return [diff for target, files in targets.items() for diff in output.drift(files, target)]
+def check_trees(targets: dict[Path, Tree], root: Path | None = None) -> list[str]:
+    """Diffs between each rendered tree and the disk; with `root`, trees of profiles that are gone too."""
+    diffs = [diff for target, files in targets.items() for diff in output.drift(files, target)]
+    orphans = output.orphan_trees(root, targets) if root else []
+    return diffs + [f"{orphan}: rendered tree of no current profile; delete it\n" for orphan in orphans]

@@ -5,9 +5,12 @@ Heavy modules are imported inside commands so `--help` and `--version` stay fast
 
 from __future__ import annotations
 
+import functools
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, ParamSpec, TypeVar
 
 import typer
 
@@ -33,6 +36,26 @@ ProfilesDirOption = Annotated[
 ]
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """User errors print one line on stderr and exit with their code (2: bad input), no traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        from leanvibe_stack.errors import LeanvibeError
+
+        try:
+            return command(*args, **kwargs)
+        except LeanvibeError as error:
+            typer.echo(f"error: {error}", err=True)
+            raise typer.Exit(error.exit_code) from error
+
+    return wrapper
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"leanvibe-stack {__version__}")
@@ -49,6 +72,7 @@ def main_options(
 
 
 @app.command()
+@reports_errors
 def render(
     profile: ProfileOption = None,
     profiles_dir: ProfilesDirOption = None,
@@ -66,12 +90,16 @@ def render(
     """Render a profile as one YAML stream on stdout, or as files under --output-dir."""
     from leanvibe_stack import api
 
+    if all_profiles and profile == os.environ.get("LEANVIBE_PROFILE"):
+        profile = None  # an explicit --all wins over the environment's default profile
     if all_profiles == (profile is not None):
         _usage("give exactly one of --profile NAME or --all")
     if check and output_dir is None and profile is not None:
         _usage("--check compares against a directory: add --output-dir (or use --all)")
+    root = None
     if all_profiles:
-        targets = api.render_all(profiles_dir, output_dir or Path("out"))
+        root = output_dir or Path("out")
+        targets = api.render_all(profiles_dir, root)
     else:
         assert profile is not None
         rendered = api.render_profile(profile, profiles_dir)
@@ -80,7 +108,7 @@ def render(
             return
         targets = {output_dir: api.tree(rendered)}
     if check:
-        diffs = api.check_trees(targets)
+        diffs = api.check_trees(targets, root)
         if diffs:
             sys.stdout.write("".join(diffs))
             typer.echo("rendered output differs from the files on disk; refresh with "
@@ -88,9 +116,11 @@ def render(
             raise typer.Exit(1)
         typer.echo(f"up to date: {', '.join(str(t) for t in targets)}", err=True)
         return
-    api.write_trees(targets)
+    removed = api.write_trees(targets, root)
     for target, files in targets.items():
         typer.echo(f"wrote {len(files)} files to {target}", err=True)
+    for orphan in removed:
+        typer.echo(f"removed {orphan} (its profile no longer exists)", err=True)
 
 
 def _usage(message: str) -> None:
@@ -99,11 +129,5 @@ def _usage(message: str) -> None:
 
 
 def main() -> None:
-    """Console entry point: user errors print one message and exit with their code (2 for input)."""
-    from leanvibe_stack.errors import LeanvibeError
-
-    try:
-        app()  # standalone: click reports usage errors itself, with exit code 2
-    except LeanvibeError as error:
-        typer.echo(f"error: {error}", err=True)
-        sys.exit(error.exit_code)
+    """Console entry point."""
+    app()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable
@@ -23,11 +24,12 @@ INSTALL_ORDER = [
     "HorizontalPodAutoscaler", "StatefulSet", "Job", "CronJob", "IngressClass", "Ingress", "APIService",
 ]
 _RANK = {kind: rank for rank, kind in enumerate(INSTALL_ORDER)}
+_RENDERED_FILE = re.compile(r"^(\d{3}-[a-z]+-[a-z0-9.-]+\.yaml|kustomization\.yaml)$")
 
 
 def install_order(manifests: Iterable[Manifest]) -> list[Manifest]:
-    """Sort by kind in install order (unknown kinds last), then namespace and name."""
-    return sorted(manifests, key=lambda m: (_RANK.get(m.kind, len(_RANK)), m.kind, m.namespace, m.name))
+    """Sort by kind in install order (unknown kinds last); ties by name, then namespace."""
+    return sorted(manifests, key=lambda m: (_RANK.get(m.kind, len(_RANK)), m.kind, m.name, m.namespace))
 
 
 def document(manifest: Manifest) -> str:
@@ -57,9 +59,23 @@ def tree(manifests: Iterable[Manifest]) -> dict[str, str]:
     return files
 
 
+def is_rendered_tree(directory: Path) -> bool:
+    """Whether a directory holds only what `render --output-dir` writes (so replacing it loses nothing)."""
+    return directory.is_dir() and all(p.is_file() and _RENDERED_FILE.match(p.name) for p in directory.iterdir())
+
+
 def write_tree(files: dict[str, str], target: Path) -> None:
-    """Replace `target` with exactly `files`; on any failure the previous tree is left untouched."""
+    """Replace `target` with exactly `files`; on any failure the previous tree is left untouched.
+
+    Only an empty directory or a previous render is replaced: anything else in it would be lost.
+    """
     target = target.absolute()
+    if target.exists() and not is_rendered_tree(target):
+        foreign = sorted(p.name for p in target.iterdir() if not _RENDERED_FILE.match(p.name))[:3] \
+            if target.is_dir() else []
+        detail = f" ({', '.join(foreign)}{', ...' if len(foreign) == 3 else ''})" if foreign else ""
+        raise OutputError(f"{target} holds files leanvibe-stack did not write{detail}; "
+                          "render into a new directory or one a previous render wrote")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
@@ -79,8 +95,6 @@ def _swap(staging: Path, target: Path) -> None:
     if not target.exists():
         os.rename(staging, target)
         return
-    if not target.is_dir():
-        raise OutputError(f"{target} exists and is not a directory")
     old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
     os.rmdir(old)
     os.rename(target, old)
@@ -91,7 +105,8 @@ def _swap(staging: Path, target: Path) -> None:
 def drift(files: dict[str, str], target: Path) -> list[str]:
     """Unified diffs between a rendered tree and the files on disk; empty when they match."""
     existing = {p.name: p for p in target.glob("*")} if target.is_dir() else {}
-    diffs = []
+    diffs = [f"{p}: a directory where only rendered files belong\n" for p in existing.values() if p.is_dir()]
+    existing = {name: p for name, p in existing.items() if not p.is_dir()}
     for name in sorted(set(files) | set(existing)):
         expected = files.get(name, "")
         actual = existing[name].read_text(encoding="utf-8") if name in existing else ""
@@ -102,3 +117,18 @@ def drift(files: dict[str, str], target: Path) -> list[str]:
                 tofile=f"{target / name} (rendered)" if name in files else "/dev/null",
             )))
     return diffs
+
+
+def orphan_trees(root: Path, targets: Iterable[Path]) -> list[Path]:
+    """Rendered trees under `root` that belong to no current profile (a renamed or removed one)."""
+    current = {t.absolute() for t in targets}
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if p.absolute() not in current and is_rendered_tree(p))
+
+
+def remove_tree(directory: Path) -> None:
+    try:
+        shutil.rmtree(directory)
+    except OSError as error:
+        raise OutputError(f"cannot remove {directory}: {error.strerror}") from error

@@ -55,6 +55,11 @@ def available_profiles(profiles_dir: Path) -> list[str]:
     return sorted(p.stem for p in profiles_dir.glob("*.yaml"))
 
 
+def renderable_profiles(profiles_dir: Path) -> list[str]:
+    """Names of the profiles in a directory that can be rendered (not `abstract: true`)."""
+    return [name for name in available_profiles(profiles_dir) if not is_abstract(profiles_dir / f"{name}.yaml")]
+
+
 def is_abstract(path: Path) -> bool:
     """Whether a profile file declares itself a parent only (`abstract: true`), never rendered itself."""
     data, _ = load_yaml_file(path)
@@ -71,7 +76,7 @@ def resolve_profile(spec: str, profiles_dir: Path | None = None) -> Path:
     directory = profiles_dir or default_profiles_dir()
     path = directory / f"{spec}.yaml"
     if not path.is_file():
-        names = ", ".join(available_profiles(directory)) or "none"
+        names = ", ".join(renderable_profiles(directory)) or "none"
         raise ProfileError([Problem(f"no profile named {spec!r} in {directory} (available: {names})")])
     return path
 

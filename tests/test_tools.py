@@ -11,7 +11,7 @@ from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.render import alertmanager as am_render
 from tests.conftest import REPO, find, require_tool
 
-ALERT_TESTS = REPO / "tests" / "promtool" / "alerts_test.yml"
+ALERT_TESTS = sorted((REPO / "tests" / "promtool").glob("*_test.yml"))
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -38,9 +38,11 @@ def test_alert_unit_tests_pass_on_the_rendered_rules(production: list[Manifest],
     promtool = require_tool("promtool")
     (rules,) = _rule_files(production, tmp_path)
     shutil.copy(rules, tmp_path / "rules.yml")
-    shutil.copy(ALERT_TESTS, tmp_path / ALERT_TESTS.name)
-    result = _run(promtool, "test", "rules", str(tmp_path / ALERT_TESTS.name))
+    for test_file in ALERT_TESTS:
+        shutil.copy(test_file, tmp_path / test_file.name)
+    result = _run(promtool, "test", "rules", *(str(tmp_path / t.name) for t in ALERT_TESTS))
     assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("SUCCESS") == len(ALERT_TESTS) == 2
 
 
 def test_amtool_accepts_the_rendered_config(production: list[Manifest], tmp_path: Path) -> None:
