@@ -1,0 +1,277 @@
+"""The set of objects being validated, indexed, with the config files its pods actually load.
+
+Checks work from rendered objects alone (never from the profile), so `validate out/production`
+and `validate --profile production` see exactly the same thing.  A config file is found the way
+the kubelet and the program would find it: a `--config.file` flag, resolved through the
+container's volumeMounts to a ConfigMap key.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import posixpath
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from leanvibe_stack import yamlio
+from leanvibe_stack.manifest import Manifest
+from leanvibe_stack.validate.findings import ObjectRef
+
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "Pod")
+# Which program a container runs, told by the last part of its image repository.
+PROGRAMS = ("prometheus", "alertmanager", "loki", "promtail", "grafana")
+GRAFANA_DATASOURCES = "/etc/grafana/provisioning/datasources/"
+
+
+@dataclass(frozen=True)
+class Pod:
+    """A pod template (or Pod) and the workload that owns it."""
+
+    owner: Manifest
+    spec: dict[str, Any]
+    labels: dict[str, str]
+    path: str  # JSON path of the pod spec inside the owner
+
+    @property
+    def ref(self) -> ObjectRef:
+        return ObjectRef.of(self.owner)
+
+    @property
+    def namespace(self) -> str:
+        return self.owner.namespace
+
+    def containers(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(JSON path, container) for every init and regular container."""
+        for key in ("initContainers", "containers"):
+            for i, container in enumerate(self.spec.get(key) or []):
+                yield f"{self.path}.{key}[{i}]", container
+
+
+@dataclass(frozen=True)
+class MountedFile:
+    """A file a container sees, backed by a key of a ConfigMap or Secret in the bundle."""
+
+    path: str
+    source: Manifest | None  # None when the volume's object is not in the bundle
+    source_kind: str  # "ConfigMap" | "Secret" | other volume types
+    source_name: str
+    key: str
+
+    def text(self) -> str | None:
+        if self.source is None:
+            return None
+        value = (self.source.obj.get("data") or {}).get(self.key)
+        return value if isinstance(value, str) else None
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    """A parsed config file a program loads: where it is, which object holds it, its content."""
+
+    program: str
+    pod: Pod
+    container_path: str
+    container: dict[str, Any]
+    file: MountedFile
+    data: Any
+
+    @property
+    def holder(self) -> ObjectRef | None:
+        return ObjectRef.of(self.file.source) if self.file.source else None
+
+
+@dataclass
+class Bundle:
+    """The objects under validation, with lookups every check needs."""
+
+    manifests: list[Manifest]
+    _index: dict[tuple[str, str, str], Manifest] = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for manifest in self.manifests:
+            self._index[(manifest.kind, manifest.namespace, manifest.name)] = manifest
+
+    def get(self, kind: str, namespace: str, name: str) -> Manifest | None:
+        return self._index.get((kind, namespace, name))
+
+    def of_kind(self, *kinds: str) -> list[Manifest]:
+        return [m for m in self.manifests if m.kind in kinds]
+
+    @cached_property
+    def pods(self) -> list[Pod]:
+        pods = []
+        for manifest in self.of_kind(*WORKLOAD_KINDS):
+            if manifest.kind == "Pod":
+                meta = manifest.obj.get("metadata") or {}
+                pods.append(Pod(manifest, manifest.obj.get("spec") or {}, meta.get("labels") or {}, "spec"))
+                continue
+            template = (manifest.obj.get("spec") or {}).get("template") or {}
+            labels = (template.get("metadata") or {}).get("labels") or {}
+            pods.append(Pod(manifest, template.get("spec") or {}, labels, "spec.template.spec"))
+        return pods
+
+    def mounted_files(self, pod: Pod, container: dict[str, Any]) -> list[MountedFile]:
+        """Every ConfigMap/Secret-backed file the container sees (projected volumes included)."""
+        volumes = {v.get("name"): v for v in pod.spec.get("volumes") or []}
+        files = []
+        for mount in container.get("volumeMounts") or []:
+            volume = volumes.get(mount.get("name"), {})
+            for kind, name, items in _volume_sources(volume):
+                source = self.get(kind, pod.namespace, name)
+                for key, relative in items if items is not None else _all_keys(source):
+                    if mount.get("subPath"):
+                        if mount["subPath"] != relative:
+                            continue
+                        relative = ""
+                    path = posixpath.join(mount.get("mountPath", ""), relative) if relative else mount["mountPath"]
+                    files.append(MountedFile(path, source, kind, name, key))
+        return files
+
+    def files_matching(self, pod: Pod, container: dict[str, Any], pattern: str) -> list[MountedFile]:
+        """Mounted files a glob (as Prometheus/Alertmanager expand `rule_files`/`templates`) matches."""
+        return [f for f in self.mounted_files(pod, container) if fnmatch.fnmatchcase(f.path, pattern)
+                and posixpath.dirname(f.path) == posixpath.dirname(pattern)]
+
+    @cached_property
+    def configs(self) -> list[ConfigFile]:
+        """The main config file of every container whose program we know and whose flag names one."""
+        found = []
+        for pod in self.pods:
+            for path, container in pod.containers():
+                program = program_of(container)
+                flag_value = _config_flag(container)
+                if program is None or flag_value is None:
+                    continue
+                for mounted in self.mounted_files(pod, container):
+                    if mounted.path == flag_value:
+                        text = mounted.text()
+                        data = _parse(text) if text is not None else None
+                        found.append(ConfigFile(program, pod, path, container, mounted, data))
+        return found
+
+    def config(self, program: str) -> ConfigFile | None:
+        """The first config file of a program (replicas of one workload share it)."""
+        return next((c for c in self.configs if c.program == program and isinstance(c.data, dict)), None)
+
+
+    def rule_files(self) -> list[tuple[MountedFile, Any]]:
+        """Rule files Prometheus loads: its `rule_files` globs expanded over what is mounted."""
+        config = self.config("prometheus")
+        if config is None:
+            return []
+        found = []
+        for pattern in config.data.get("rule_files") or []:
+            for mounted in self.files_matching(config.pod, config.container, str(pattern)):
+                text = mounted.text()
+                found.append((mounted, _parse(text) if text is not None else None))
+        return found
+
+    def alert_rules(self) -> list[AlertRule]:
+        """Every alerting rule of every loaded rule file, with where it is."""
+        rules = []
+        for mounted, data in self.rule_files():
+            groups = data.get("groups") if isinstance(data, dict) else None
+            for g, group in enumerate(groups or []):
+                for r, rule in enumerate(group.get("rules") or []):
+                    if isinstance(rule, dict) and "alert" in rule:
+                        rules.append(AlertRule(mounted, f"{mounted.key}:groups[{g}].rules[{r}]", rule))
+        return rules
+
+    def dashboards(self) -> list[tuple[Manifest, str, Any]]:
+        """(ConfigMap, key, parsed JSON) of every dashboard ConfigMap (label grafana_dashboard)."""
+        found = []
+        for manifest in self.of_kind("ConfigMap"):
+            labels = (manifest.obj.get("metadata") or {}).get("labels") or {}
+            if "grafana_dashboard" not in labels:
+                continue
+            for key, text in (manifest.obj.get("data") or {}).items():
+                if key.endswith(".json"):
+                    try:
+                        found.append((manifest, key, json.loads(text)))
+                    except (TypeError, json.JSONDecodeError):
+                        found.append((manifest, key, None))
+        return found
+
+    def grafana_datasources(self) -> list[tuple[MountedFile, Any]]:
+        """Datasource provisioning files mounted into Grafana containers."""
+        found = []
+        for pod in self.pods:
+            for _, container in pod.containers():
+                if program_of(container) != "grafana":
+                    continue
+                for mounted in self.mounted_files(pod, container):
+                    if mounted.path.startswith(GRAFANA_DATASOURCES) and mounted.path.endswith((".yaml", ".yml")):
+                        text = mounted.text()
+                        found.append((mounted, _parse(text) if text is not None else None))
+        return found
+
+
+@dataclass(frozen=True)
+class AlertRule:
+    """An alerting rule as Prometheus loads it."""
+
+    file: MountedFile
+    path: str
+    rule: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return str(self.rule.get("alert", ""))
+
+    @property
+    def holder(self) -> ObjectRef | None:
+        return ObjectRef.of(self.file.source) if self.file.source else None
+
+
+def program_of(container: dict[str, Any]) -> str | None:
+    image = str(container.get("image", ""))
+    repository = image.rsplit("@", 1)[0].rsplit(":", 1)[0] if "/" in image or ":" in image else image
+    name = repository.rsplit("/", 1)[-1]
+    return name if name in PROGRAMS else None
+
+
+def _config_flag(container: dict[str, Any]) -> str | None:
+    for arg in [*(container.get("command") or []), *(container.get("args") or [])]:
+        for flag in ("--config.file=", "-config.file="):
+            if str(arg).startswith(flag):
+                return str(arg)[len(flag):]
+    return None
+
+
+Items = list[tuple[str, str]] | None  # (key, relative path); None: every key of the object
+
+
+def _volume_sources(volume: dict[str, Any]) -> Iterator[tuple[str, str, Items]]:
+    """(kind, name, items) of each ConfigMap/Secret a volume projects."""
+    if "configMap" in volume:
+        yield "ConfigMap", volume["configMap"].get("name", ""), _items(volume["configMap"])
+    elif "secret" in volume:
+        yield "Secret", volume["secret"].get("secretName", ""), _items(volume["secret"])
+    elif "projected" in volume:
+        for source in volume["projected"].get("sources") or []:
+            for kind, key in (("ConfigMap", "configMap"), ("Secret", "secret")):
+                if key in source:
+                    yield kind, source[key].get("name", ""), _items(source[key])
+
+
+def _items(spec: dict[str, Any]) -> Items:
+    items = spec.get("items")
+    return [(str(i.get("key", "")), str(i.get("path", ""))) for i in items] if items else None
+
+
+def _all_keys(source: Manifest | None) -> list[tuple[str, str]]:
+    if source is None:
+        return []
+    keys = [*(source.obj.get("data") or {}), *(source.obj.get("binaryData") or {}),
+            *(source.obj.get("stringData") or {})]
+    return [(key, key) for key in keys]
+
+
+def _parse(text: str) -> Any:
+    try:
+        return yamlio.load(text)
+    except yamlio.YAMLError:
+        return None
