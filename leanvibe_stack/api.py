@@ -1,21 +1,65 @@
-"""Library entry points the CLI (and tests) call: load + render + write/check."""
+"""Library entry points the CLI (and tests) call: load, render, validate, write or check."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from leanvibe_stack import output
+from leanvibe_stack.errors import LeanvibeError
 from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.profiles import default_profiles_dir, load_profile, renderable_profiles
 from leanvibe_stack.render import render_stack
 
+if TYPE_CHECKING:
+    from leanvibe_stack.validate import Report
+
 Tree = dict[str, str]
+RULE_TESTS_DIR = "rule-tests"
 
 
-def render_profile(spec: str, profiles_dir: Path | None = None) -> list[Manifest]:
-    """Load a profile by name or path and render every object of its stack."""
+class ValidationFailed(LeanvibeError):
+    """Rendered objects have validation errors (exit 1, like kubeconform)."""
+
+    exit_code = 1
+
+    def __init__(self, name: str, report: Report) -> None:
+        self.report = report
+        super().__init__(f"{name}: {len(report.errors)} validation error(s); nothing was written")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A rendered profile and, unless skipped, the report of its in-process validation."""
+
+    name: str
+    manifests: list[Manifest]
+    report: Report | None
+
+
+def render_profile(spec: str, profiles_dir: Path | None = None, *, validate: bool = True,
+                   kube_version: str | None = None) -> Rendered:
+    """Load a profile by name or path, render every object, and validate them (in-process checks).
+
+    Raises ValidationFailed when validation finds errors, so nothing invalid is ever written.
+    """
     loaded = load_profile(spec, profiles_dir)
-    return render_stack(loaded.stack, loaded.name)
+    manifests = render_stack(loaded.stack, loaded.name)
+    report = None
+    if validate:
+        from leanvibe_stack.validate import validate as run_checks
+
+        report = run_checks(manifests, kube_version=kube_version or loaded.stack.global_.kubernetes_version)
+        if report.failed():
+            raise ValidationFailed(loaded.name, report)
+    return Rendered(loaded.name, manifests, report)
+
+
+def render_all(profiles_dir: Path | None, out: Path, *, validate: bool = True) -> dict[Path, Rendered]:
+    """Every renderable profile (not `abstract`), keyed by its tree under out/<profile>/."""
+    directory = profiles_dir or default_profiles_dir()
+    return {out / name: render_profile(name, directory, validate=validate) for name in renderable_profiles(directory)}
 
 
 def stream(manifests: list[Manifest]) -> str:
@@ -24,15 +68,6 @@ def stream(manifests: list[Manifest]) -> str:
 
 def tree(manifests: list[Manifest]) -> Tree:
     return output.tree(manifests)
-
-
-def render_all(profiles_dir: Path | None, out: Path) -> dict[Path, Tree]:
-    """Every profile except abstract parents, as a tree under out/<profile>/; nothing is written here."""
-    directory = profiles_dir or default_profiles_dir()
-    return {
-        out / name: output.tree(render_profile(name, directory))
-        for name in renderable_profiles(directory)
-    }
 
 
 def write_trees(targets: dict[Path, Tree], root: Path | None = None) -> list[Path]:
@@ -50,3 +85,35 @@ def check_trees(targets: dict[Path, Tree], root: Path | None = None) -> list[str
     diffs = [diff for target, files in targets.items() for diff in output.drift(files, target)]
     orphans = output.orphan_trees(root, targets) if root else []
     return diffs + [f"{orphan}: rendered tree of no current profile; delete it\n" for orphan in orphans]
+
+
+def rule_tests(profiles_dir: Path | None) -> list[Path]:
+    """promtool unit tests kept beside the profiles (`<profiles>/rule-tests/*_test.yml`)."""
+    directory = (profiles_dir or default_profiles_dir()) / RULE_TESTS_DIR
+    return sorted(directory.glob("*_test.yml"))
+
+
+def default_kube_version() -> str:
+    """For manifests from files: the newest Kubernetes version the bundled schemas describe."""
+    from kubernetes_validate.utils import latest_version
+
+    return str(latest_version())
+
+
+def validate_profile(spec: str, profiles_dir: Path | None, *, kube_version: str | None, run_tools: bool,
+                     require_tools: bool, tests: list[Path]) -> Report:
+    from leanvibe_stack.validate import validate as run_checks
+
+    loaded = load_profile(spec, profiles_dir)
+    manifests = render_stack(loaded.stack, loaded.name)
+    return run_checks(manifests, kube_version=kube_version or loaded.stack.global_.kubernetes_version,
+                      run_tools=run_tools, require_tools=require_tools, rule_tests=tests)
+
+
+def validate_paths(paths: list[str], *, kube_version: str | None, run_tools: bool, require_tools: bool,
+                   tests: list[Path]) -> Report:
+    from leanvibe_stack.validate import validate as run_checks
+    from leanvibe_stack.validate.inputs import load_manifests
+
+    return run_checks(load_manifests(paths), kube_version=kube_version or default_kube_version(),
+                      run_tools=run_tools, require_tools=require_tools, rule_tests=tests)

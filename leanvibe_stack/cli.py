@@ -9,12 +9,16 @@ import functools
 import os
 import sys
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
 import typer
 
 from leanvibe_stack import __version__
+
+if TYPE_CHECKING:
+    from leanvibe_stack.validate import Report
 
 app = typer.Typer(
     name="leanvibe-stack",
@@ -71,6 +75,17 @@ def main_options(
     """Render LeanVibe's observability stack into Kubernetes manifests from typed profiles."""
 
 
+KubeVersionOption = Annotated[
+    str | None,
+    typer.Option("--kube-version", help="Kubernetes version to validate against [default: the profile's]."),
+]
+
+
+class OutputFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
 @app.command()
 @reports_errors
 def render(
@@ -86,8 +101,17 @@ def render(
     check: Annotated[
         bool, typer.Option("--check", help="Write nothing; exit 1 with a diff if OUTPUT_DIR is stale.")
     ] = False,
+    no_validate: Annotated[
+        bool, typer.Option("--no-validate", help="Skip the in-process validation of the rendered objects.")
+    ] = False,
+    kube_version: KubeVersionOption = None,
 ) -> None:
-    """Render a profile as one YAML stream on stdout, or as files under --output-dir."""
+    """Render a profile as one YAML stream on stdout, or as files under --output-dir.
+
+    Rendered objects are validated first (schemas, cross-references, routing, PromQL, security;
+    promtool/amtool only run in `validate`): on errors nothing is printed or written and the exit
+    code is 1.
+    """
     from leanvibe_stack import api
 
     if all_profiles and profile == os.environ.get("LEANVIBE_PROFILE"):
@@ -96,17 +120,27 @@ def render(
         _usage("give exactly one of --profile NAME or --all")
     if check and output_dir is None and profile is not None:
         _usage("--check compares against a directory: add --output-dir (or use --all)")
-    root = None
-    if all_profiles:
-        root = output_dir or Path("out")
-        targets = api.render_all(profiles_dir, root)
-    else:
-        assert profile is not None
-        rendered = api.render_profile(profile, profiles_dir)
-        if output_dir is None:
-            sys.stdout.write(api.stream(rendered))
-            return
-        targets = {output_dir: api.tree(rendered)}
+    try:
+        if all_profiles:
+            root: Path | None = output_dir or Path("out")
+            assert root is not None
+            rendered = api.render_all(profiles_dir, root, validate=not no_validate)
+        else:
+            assert profile is not None
+            root = None
+            one = api.render_profile(profile, profiles_dir, validate=not no_validate, kube_version=kube_version)
+            rendered = {output_dir or Path("-"): one}
+    except api.ValidationFailed as failed:
+        _show_findings(failed.report)
+        raise
+    for result in rendered.values():
+        if result.report and result.report.findings:
+            typer.echo(f"{result.name}:", err=True)
+            _show_findings(result.report)
+    if output_dir is None and not all_profiles:
+        sys.stdout.write(api.stream(next(iter(rendered.values())).manifests))
+        return
+    targets = {target: api.tree(result.manifests) for target, result in rendered.items()}
     if check:
         diffs = api.check_trees(targets, root)
         if diffs:
@@ -121,6 +155,59 @@ def render(
         typer.echo(f"wrote {len(files)} files to {target}", err=True)
     for orphan in removed:
         typer.echo(f"removed {orphan} (its profile no longer exists)", err=True)
+
+
+def _show_findings(report: Report) -> None:
+    from leanvibe_stack.validate.report import as_text
+
+    sys.stderr.write(as_text(report))
+
+
+@app.command()
+@reports_errors
+def validate(
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(help="Manifest files or directories (recursively), or - for stdin.", show_default=False),
+    ] = None,
+    profile: ProfileOption = None,
+    profiles_dir: ProfilesDirOption = None,
+    kube_version: KubeVersionOption = None,
+    output: Annotated[
+        OutputFormat, typer.Option("--output", help="Findings on stdout as text lines or stable JSON.")
+    ] = OutputFormat.text,
+    strict: Annotated[bool, typer.Option("--strict", help="Warnings fail too (exit 1).")] = False,
+    require_tools: Annotated[
+        bool, typer.Option("--require-tools", help="A missing promtool or amtool is an error, not a warning.")
+    ] = False,
+    no_tools: Annotated[bool, typer.Option("--no-tools", help="Skip promtool and amtool.")] = False,
+    rule_tests: Annotated[
+        Path | None,
+        typer.Option("--rule-tests", help="Directory of promtool rule unit tests [default: <profiles>/rule-tests]."),
+    ] = None,
+) -> None:
+    """Validate a rendered profile, or manifests from files, as one system.
+
+    Exit codes: 0 clean, 1 findings (errors; warnings too with --strict), 2 bad input.
+    """
+    from leanvibe_stack import api
+    from leanvibe_stack.validate.report import as_json, as_text, print_summary
+
+    if paths and profile == os.environ.get("LEANVIBE_PROFILE"):
+        profile = None  # explicit paths win over the environment's default profile
+    if bool(paths) == (profile is not None):
+        _usage("give either --profile NAME or manifest PATHs (- for stdin)")
+    tests = sorted(rule_tests.glob("*_test.yml")) if rule_tests else api.rule_tests(profiles_dir)
+    if profile is not None:
+        report = api.validate_profile(profile, profiles_dir, kube_version=kube_version, run_tools=not no_tools,
+                                      require_tools=require_tools, tests=tests)
+    else:
+        report = api.validate_paths(paths or [], kube_version=kube_version, run_tools=not no_tools,
+                                    require_tools=require_tools, tests=tests)
+    sys.stdout.write(as_json(report, strict) if output is OutputFormat.json else as_text(report))
+    print_summary(report, sys.stderr)
+    if report.failed(strict):
+        raise typer.Exit(1)
 
 
 def _usage(message: str) -> None:

@@ -52,5 +52,9 @@ class TemplateError(LeanvibeError):
     exit_code = 3
 
 
+class InputError(LeanvibeError):
+    """Manifests given to `validate` cannot be read or parsed."""
+
+
 class OutputError(LeanvibeError):
     """Rendered output could not be written."""

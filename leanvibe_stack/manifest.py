@@ -14,19 +14,25 @@ class Manifest:
     component: str
     source: str
 
+    # Read defensively: `validate PATH` hands over objects that may lack any of these.
     @property
     def kind(self) -> str:
-        return str(self.obj["kind"])
+        return str(self.obj.get("kind", ""))
 
     @property
     def name(self) -> str:
-        return str(self.obj["metadata"]["name"])
+        return str(self._metadata.get("name", ""))
 
     @property
     def namespace(self) -> str:
-        return str(self.obj["metadata"].get("namespace", ""))
+        return str(self._metadata.get("namespace", ""))
 
     @property
     def key(self) -> tuple[str, str, str, str]:
         """Identity of the object in a cluster: (apiVersion, kind, namespace, name)."""
-        return (str(self.obj["apiVersion"]), self.kind, self.namespace, self.name)
+        return (str(self.obj.get("apiVersion", "")), self.kind, self.namespace, self.name)
+
+    @property
+    def _metadata(self) -> dict[str, Any]:
+        metadata = self.obj.get("metadata")
+        return metadata if isinstance(metadata, dict) else {}

@@ -11,7 +11,7 @@ from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.render import alertmanager as am_render
 from tests.conftest import REPO, find, require_tool
 
-ALERT_TESTS = sorted((REPO / "tests" / "promtool").glob("*_test.yml"))
+ALERT_TESTS = sorted((REPO / "profiles" / "rule-tests").glob("*_test.yml"))
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:

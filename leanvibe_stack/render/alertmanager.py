@@ -46,7 +46,7 @@ def render(stack: Stack, topo: Topology) -> list[Manifest]:
                       ports=[http, *cluster_ports]),
         render_object("alertmanager/statefulset.yaml.j2", c.name, c=c, a=am,
                       image=image_ref(am.image, stack.global_), pull_policy=stack.global_.image_pull_policy,
-                      args=_args(stack, topo), checksum=checksum(config, templates),
+                      args=_args(stack, topo), checksum=checksum(config, templates), external_secrets=secrets,
                       mounts=_mounts(secrets), volumes=_volumes(c.name, secrets)),
     ]
     if am.replicas > 1:

@@ -40,6 +40,7 @@ def render(stack: Stack, topo: Topology) -> list[Manifest]:
         render_object("grafana/deployment.yaml.j2", c.name, c=c, g=grafana,
                       image=image_ref(grafana.image, stack.global_), pull_policy=stack.global_.image_pull_policy,
                       env=_env(stack), checksum=checksum(datasources, providers, dashboards),
+                      external_secrets=sorted({grafana.admin.user.secret, grafana.admin.password.secret}),
                       dashboards_dir=DASHBOARDS_DIR, dashboard_sources=_dashboard_sources(c.name, stack)),
     ]
     if stack.global_.network_policy.enabled:

@@ -42,7 +42,8 @@ def render_loki(stack: Stack, topo: Topology) -> list[Manifest]:
         render_object("loki/statefulset.yaml.j2", c.name, c=c, l=loki,
                       image=image_ref(loki.image, stack.global_), pull_policy=stack.global_.image_pull_policy,
                       args=[f"-config.file={LOKI_CONFIG_DIR}/loki.yaml", "-target=all"],
-                      env=_s3_env(stack), checksum=checksum(config), config_dir=LOKI_CONFIG_DIR),
+                      env=_s3_env(stack), checksum=checksum(config), config_dir=LOKI_CONFIG_DIR,
+                      external_secrets=_external_secrets(stack)),
     ]
     if loki.replicas > 1:
         objects.append(render_object("common/poddisruptionbudget.yaml.j2", c.name, c=c))
@@ -75,6 +76,11 @@ def _s3_env(stack: Stack) -> list[dict[str, Any]]:
         return []
     return [_secret_env("AWS_ACCESS_KEY_ID", creds.access_key_id),
             _secret_env("AWS_SECRET_ACCESS_KEY", creds.secret_access_key)]
+
+
+def _external_secrets(stack: Stack) -> list[str]:
+    creds = stack.loki.s3_credentials
+    return sorted({creds.access_key_id.secret, creds.secret_access_key.secret}) if creds else []
 
 
 def _secret_env(name: str, ref: SecretRef) -> dict[str, Any]:

@@ -1,0 +1,58 @@
+"""Validate rendered objects as one system: schemas, cross-references, routing, PromQL, security, tools."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from leanvibe_stack.manifest import Manifest
+from leanvibe_stack.validate.bundle import Bundle
+from leanvibe_stack.validate.findings import Finding
+from leanvibe_stack.validate.tools import ToolRun
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything one validation found, sorted, and what the external tools said."""
+
+    objects: int
+    findings: list[Finding]
+    tools: list[ToolRun] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "warning"]
+
+    def failed(self, strict: bool = False) -> bool:
+        """Errors fail; warnings fail only under --strict."""
+        return bool(self.errors or (strict and self.warnings))
+
+
+def validate(
+    manifests: list[Manifest],
+    *,
+    kube_version: str,
+    run_tools: bool = False,
+    require_tools: bool = False,
+    rule_tests: list[Path] | None = None,
+) -> Report:
+    """Run every in-process check; with `run_tools`, also promtool and amtool when installed."""
+    from leanvibe_stack.validate import crossref, promql, routing, schema, security, tools
+
+    bundle = Bundle(manifests)
+    findings = [
+        *schema.check(bundle, kube_version),
+        *crossref.check(bundle),
+        *routing.check(bundle),
+        *promql.check(bundle),
+        *security.check(bundle),
+    ]
+    runs: list[ToolRun] = []
+    if run_tools:
+        tool_findings, runs = tools.check(bundle, rule_tests=rule_tests or [], require=require_tools)
+        findings += tool_findings
+    return Report(objects=len(manifests), findings=sorted(findings, key=Finding.sort_key), tools=runs)

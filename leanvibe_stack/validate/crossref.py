@@ -1,0 +1,336 @@
+"""Cross-references inside the rendered set: what one object names, another must provide.
+
+Schema validation sees one object at a time; these checks see the stack: selectors and the pods
+they select, ports and the containers that open them, volumes and the objects behind them,
+config globs and the files mounted there, URLs and the Services they resolve to.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from leanvibe_stack.manifest import Manifest
+from leanvibe_stack.validate.bundle import Bundle, ConfigFile, Pod
+from leanvibe_stack.validate.findings import Finding, ObjectRef, error
+
+# Declared on a workload: Secrets/ConfigMaps the operator creates outside the stack.
+EXTERNAL_SECRETS = "leanvibe.ai/external-secrets"
+SERVICE_ACCOUNT_DEFAULT = "default"
+
+
+def check(bundle: Bundle) -> list[Finding]:
+    findings: list[Finding] = []
+    for run in (_selectors, _services, _probes, _references, _config_mounts, _urls, _bindings):
+        findings.extend(run(bundle))
+    return findings
+
+
+# --- selectors and Services ---------------------------------------------------------------------
+
+
+def _selectors(bundle: Bundle) -> Iterator[Finding]:
+    for pod in bundle.pods:
+        if pod.owner.kind == "Pod":
+            continue
+        selector = ((pod.owner.obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+        missing = {k: v for k, v in selector.items() if pod.labels.get(k) != v}
+        if missing:
+            yield error("selector.mismatch", pod.ref, "spec.selector.matchLabels",
+                        f"selector {missing} does not match the pod template labels; the workload would "
+                        "own no pods (Kubernetes rejects it)")
+
+
+def _selected_pods(bundle: Bundle, service: Manifest) -> list[Pod]:
+    selector = (service.obj.get("spec") or {}).get("selector") or {}
+    return [p for p in bundle.pods if p.namespace == service.namespace
+            and all(p.labels.get(k) == v for k, v in selector.items())]
+
+
+def _container_ports(pod: Pod) -> list[dict[str, Any]]:
+    return [port for _, c in pod.containers() for port in c.get("ports") or []]
+
+
+def _services(bundle: Bundle) -> Iterator[Finding]:
+    for service in bundle.of_kind("Service"):
+        spec = service.obj.get("spec") or {}
+        if not spec.get("selector"):
+            continue  # selector-less Services are backed by hand-made Endpoints
+        ref = ObjectRef.of(service)
+        pods = _selected_pods(bundle, service)
+        if not pods:
+            yield error("service.no-pods", ref, "spec.selector",
+                        f"selector {spec['selector']} matches no pod template in namespace {service.namespace}")
+            continue
+        for i, port in enumerate(spec.get("ports") or []):
+            target = port.get("targetPort", port.get("port"))
+            if not any(_opens(pod, target) for pod in pods):
+                yield error("service.target-port", ref, f"spec.ports[{i}].targetPort",
+                            f"targetPort {target!r} is not a container port of the selected pods")
+
+
+def _opens(pod: Pod, target: Any) -> bool:
+    ports = _container_ports(pod)
+    if isinstance(target, str):
+        return any(p.get("name") == target for p in ports)
+    return any(p.get("containerPort") == target for p in ports) or pod.spec.get("hostNetwork") is True
+
+
+def _probes(bundle: Bundle) -> Iterator[Finding]:
+    for pod in bundle.pods:
+        for path, container in pod.containers():
+            names = {p.get("name") for p in container.get("ports") or []}
+            for probe_name in ("livenessProbe", "readinessProbe", "startupProbe"):
+                probe = container.get(probe_name) or {}
+                for handler in ("httpGet", "tcpSocket", "grpc"):
+                    port = (probe.get(handler) or {}).get("port")
+                    if isinstance(port, str) and port not in names:
+                        yield error("probe.port", pod.ref, f"{path}.{probe_name}.{handler}.port",
+                                    f"probe port {port!r} is not a named port of container "
+                                    f"{container.get('name')!r} (named ports: {sorted(n for n in names if n)})")
+
+
+# --- objects a pod refers to ----------------------------------------------------------------------
+
+
+def _external(pod: Pod) -> set[str]:
+    annotations = (pod.owner.obj.get("metadata") or {}).get("annotations") or {}
+    return {name.strip() for name in str(annotations.get(EXTERNAL_SECRETS, "")).split(",") if name.strip()}
+
+
+def _references(bundle: Bundle) -> Iterator[Finding]:
+    for pod in bundle.pods:
+        yield from _volume_refs(bundle, pod)
+        yield from _env_refs(bundle, pod)
+        account = pod.spec.get("serviceAccountName") or SERVICE_ACCOUNT_DEFAULT
+        if account != SERVICE_ACCOUNT_DEFAULT and not bundle.get("ServiceAccount", pod.namespace, account):
+            yield error("ref.serviceaccount", pod.ref, f"{pod.path}.serviceAccountName",
+                        f"ServiceAccount {account!r} is not rendered in namespace {pod.namespace}")
+        for path, container in pod.containers():
+            yield from _key_refs(bundle, pod, path, container)
+
+
+def _missing(bundle: Bundle, pod: Pod, kind: str, name: str) -> bool:
+    if bundle.get(kind, pod.namespace, name):
+        return False
+    return kind != "Secret" or name not in _external(pod)
+
+
+def _ref_finding(kind: str, pod: Pod, path: str, name: str) -> Finding:
+    check = {"ConfigMap": "ref.configmap", "Secret": "ref.secret"}[kind]
+    hint = f"; if it is created outside the stack, list it in the {EXTERNAL_SECRETS} annotation" \
+        if kind == "Secret" else ""
+    return error(check, pod.ref, path, f"{kind} {name!r} is not rendered in namespace {pod.namespace}{hint}")
+
+
+def _volume_refs(bundle: Bundle, pod: Pod) -> Iterator[Finding]:
+    claims = {(t.get("metadata") or {}).get("name")
+              for t in (pod.owner.obj.get("spec") or {}).get("volumeClaimTemplates") or []}
+    for i, volume in enumerate(pod.spec.get("volumes") or []):
+        path = f"{pod.path}.volumes[{i}]"
+        if "configMap" in volume and _missing(bundle, pod, "ConfigMap", volume["configMap"].get("name", "")):
+            yield _ref_finding("ConfigMap", pod, f"{path}.configMap.name", volume["configMap"].get("name", ""))
+        if "secret" in volume and _missing(bundle, pod, "Secret", volume["secret"].get("secretName", "")):
+            yield _ref_finding("Secret", pod, f"{path}.secret.secretName", volume["secret"].get("secretName", ""))
+        for j, source in enumerate((volume.get("projected") or {}).get("sources") or []):
+            for kind, key in (("ConfigMap", "configMap"), ("Secret", "secret")):
+                name = (source.get(key) or {}).get("name", "")
+                if key in source and _missing(bundle, pod, kind, name):
+                    yield _ref_finding(kind, pod, f"{path}.projected.sources[{j}].{key}.name", name)
+        claim = (volume.get("persistentVolumeClaim") or {}).get("claimName")
+        if claim and claim not in claims and not bundle.get("PersistentVolumeClaim", pod.namespace, claim):
+            yield error("ref.pvc", pod.ref, f"{path}.persistentVolumeClaim.claimName",
+                        f"PersistentVolumeClaim {claim!r} is not rendered in namespace {pod.namespace}")
+
+
+def _env_refs(bundle: Bundle, pod: Pod) -> Iterator[Finding]:
+    for path, container in pod.containers():
+        for i, env in enumerate(container.get("env") or []):
+            source = env.get("valueFrom") or {}
+            for kind, key in (("ConfigMap", "configMapKeyRef"), ("Secret", "secretKeyRef")):
+                ref = source.get(key)
+                if ref and not ref.get("optional") and _missing(bundle, pod, kind, ref.get("name", "")):
+                    yield _ref_finding(kind, pod, f"{path}.env[{i}].valueFrom.{key}.name", ref.get("name", ""))
+
+
+def _key_refs(bundle: Bundle, pod: Pod, path: str, container: dict[str, Any]) -> Iterator[Finding]:
+    mounted = bundle.mounted_files(pod, container)
+    for mounted_file in mounted:
+        source = mounted_file.source
+        if source is not None and mounted_file.source_kind == "ConfigMap" and mounted_file.text() is None \
+                and mounted_file.key not in (source.obj.get("binaryData") or {}):
+            yield error("ref.configmap-key", pod.ref, path,
+                        f"ConfigMap {mounted_file.source_name!r} has no key {mounted_file.key!r} "
+                        f"(mounted at {mounted_file.path})")
+    paths = {f.path for f in mounted}
+    for i, mount in enumerate(container.get("volumeMounts") or []):
+        sub = mount.get("subPath")
+        if sub and mount.get("mountPath") not in paths and _backed_by_object(bundle, pod, mount.get("name")):
+            yield error("ref.configmap-key", pod.ref, f"{path}.volumeMounts[{i}].subPath",
+                        f"subPath {sub!r} names no key of the mounted volume {mount.get('name')!r}")
+
+
+def _backed_by_object(bundle: Bundle, pod: Pod, volume_name: Any) -> bool:
+    volume: dict[str, Any] = next((v for v in pod.spec.get("volumes") or [] if v.get("name") == volume_name), {})
+    if "configMap" in volume:
+        return bundle.get("ConfigMap", pod.namespace, volume["configMap"].get("name", "")) is not None
+    return False
+
+
+# --- config files and the paths they read -------------------------------------------------------
+
+
+def _config_mounts(bundle: Bundle) -> Iterator[Finding]:
+    for pod in bundle.pods:
+        for path, container in pod.containers():
+            flag = _config_flag(container)
+            if flag and not any(f.path == flag for f in bundle.mounted_files(pod, container)):
+                yield error("mount.config-file", pod.ref, f"{path}.args",
+                            f"config file {flag} is not a mounted ConfigMap/Secret key of container "
+                            f"{container.get('name')!r}")
+    prometheus = bundle.config("prometheus")
+    if prometheus:
+        yield from _globs(bundle, prometheus, "rule_files", "mount.rule-files", "rule files")
+    alertmanager = bundle.config("alertmanager")
+    if alertmanager:
+        yield from _globs(bundle, alertmanager, "templates", "mount.templates", "notification templates")
+
+
+def _config_flag(container: dict[str, Any]) -> str | None:
+    for arg in [*(container.get("command") or []), *(container.get("args") or [])]:
+        for flag in ("--config.file=", "-config.file="):
+            if str(arg).startswith(flag):
+                return str(arg)[len(flag):]
+    return None
+
+
+def _globs(bundle: Bundle, config: ConfigFile, key: str, check: str, what: str) -> Iterator[Finding]:
+    mounted_dirs = sorted({posixpath.dirname(f.path) for f in bundle.mounted_files(config.pod, config.container)})
+    for i, pattern in enumerate(config.data.get(key) or []):
+        if not bundle.files_matching(config.pod, config.container, str(pattern)):
+            yield error(check, config.holder, f"{config.file.key}:{key}[{i}]",
+                        f"{pattern!r} matches no file mounted in {config.pod.ref}; {what} would silently not "
+                        f"load (mounted directories: {', '.join(mounted_dirs)})")
+
+
+# --- URLs inside configs ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Endpoint:
+    host: str
+    port: int | None
+    where: str
+
+
+def _urls(bundle: Bundle) -> Iterator[Finding]:
+    for config in bundle.configs:
+        for endpoint in _endpoints(config):
+            problem = _resolve(bundle, endpoint, config.pod.namespace)
+            if problem:
+                yield error("url.unresolved", config.holder, f"{config.file.key}:{endpoint.where}", problem)
+    for mounted, data in bundle.grafana_datasources():
+        holder = ObjectRef.of(mounted.source) if mounted.source else None
+        namespace = mounted.source.namespace if mounted.source else ""
+        for i, datasource in enumerate((data or {}).get("datasources") or []):
+            url = _from_url(str(datasource.get("url", "")), f"datasources[{i}].url")
+            problem = _resolve(bundle, url, namespace) if url else None
+            if problem:
+                yield error("url.unresolved", holder, f"{mounted.key}:datasources[{i}].url", problem)
+
+
+def _from_url(url: str, where: str) -> _Endpoint | None:
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return None
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    return _Endpoint(parts.hostname, port, where)
+
+
+def _from_target(target: str, where: str) -> _Endpoint | None:
+    host, _, port = target.rpartition(":")
+    return _Endpoint(host, int(port), where) if host and port.isdigit() else None
+
+
+def _endpoints(config: ConfigFile) -> Iterator[_Endpoint]:
+    data = config.data
+    if config.program == "prometheus":
+        for i, am in enumerate((data.get("alerting") or {}).get("alertmanagers") or []):
+            where = f"alerting.alertmanagers[{i}]"
+            for j, static in enumerate(am.get("static_configs") or []):
+                for k, target in enumerate(static.get("targets") or []):
+                    endpoint = _from_target(str(target), f"{where}.static_configs[{j}].targets[{k}]")
+                    if endpoint:
+                        yield endpoint
+            for j, dns in enumerate(am.get("dns_sd_configs") or []):
+                for k, name in enumerate(dns.get("names") or []):
+                    yield _Endpoint(str(name), dns.get("port"), f"{where}.dns_sd_configs[{j}].names[{k}]")
+        for i, job in enumerate(data.get("scrape_configs") or []):
+            for j, static in enumerate(job.get("static_configs") or []):
+                for k, target in enumerate(static.get("targets") or []):
+                    endpoint = _from_target(str(target), f"scrape_configs[{i}].static_configs[{j}].targets[{k}]")
+                    if endpoint and endpoint.host != "localhost":
+                        yield endpoint
+    elif config.program == "promtail":
+        for i, client in enumerate(data.get("clients") or []):
+            endpoint = _from_url(str(client.get("url", "")), f"clients[{i}].url")
+            if endpoint:
+                yield endpoint
+    elif config.program == "loki":
+        ruler = data.get("ruler") or {}
+        for i, url in enumerate(str(ruler.get("alertmanager_url", "")).split(",")):
+            endpoint = _from_url(url.strip(), f"ruler.alertmanager_url[{i}]")
+            if endpoint:
+                yield endpoint
+
+
+def _resolve(bundle: Bundle, endpoint: _Endpoint, client_namespace: str) -> str | None:
+    """None when the host is a rendered Service (or one of its pods) and the port one of its ports."""
+    labels = endpoint.host.split(".")
+    srv_port = None
+    if len(labels) > 2 and labels[0].startswith("_") and labels[1] in ("_tcp", "_udp"):
+        srv_port, labels = labels[0][1:], labels[2:]
+    in_cluster = ".svc" in f".{'.'.join(labels)}" or len(labels) <= 2
+    if not in_cluster:
+        return None  # an address outside the cluster: not ours to resolve
+    if "svc" in labels:
+        labels = labels[: labels.index("svc")]
+    service, namespace = labels[-1], client_namespace
+    if len(labels) >= 2:
+        service, namespace = labels[-2], labels[-1]
+        if len(labels) == 2 and bundle.get("Service", client_namespace, labels[-1]) and ".svc" not in endpoint.host:
+            service, namespace = labels[-1], client_namespace  # <pod>.<service> short form
+    found = bundle.get("Service", namespace, service)
+    if found is None:
+        return f"{endpoint.host} names Service {service!r} in namespace {namespace!r}, which is not rendered"
+    ports = (found.obj.get("spec") or {}).get("ports") or []
+    if srv_port is not None:
+        if not any(p.get("name") == srv_port for p in ports):
+            return f"SRV record _{srv_port}._tcp needs a port named {srv_port!r} on Service {service!r}"
+        return None
+    if endpoint.port is not None and not any(p.get("port") == endpoint.port for p in ports):
+        return (f"{endpoint.host}:{endpoint.port}: Service {service!r} has no port {endpoint.port} "
+                f"(ports: {sorted(p.get('port') for p in ports)})")
+    return None
+
+
+# --- RBAC -------------------------------------------------------------------------------------------------
+
+
+def _bindings(bundle: Bundle) -> Iterator[Finding]:
+    for binding in bundle.of_kind("ClusterRoleBinding", "RoleBinding"):
+        ref = ObjectRef.of(binding)
+        role = binding.obj.get("roleRef") or {}
+        role_ns = "" if role.get("kind") == "ClusterRole" else binding.namespace
+        if not bundle.get(str(role.get("kind")), role_ns, str(role.get("name"))):
+            yield error("binding.role", ref, "roleRef", f"{role.get('kind')} {role.get('name')!r} is not rendered")
+        for i, subject in enumerate(binding.obj.get("subjects") or []):
+            if subject.get("kind") != "ServiceAccount":
+                continue
+            namespace = subject.get("namespace") or binding.namespace
+            if not bundle.get("ServiceAccount", namespace, str(subject.get("name"))):
+                yield error("binding.subject", ref, f"subjects[{i}]",
+                            f"ServiceAccount {subject.get('name')!r} is not rendered in namespace {namespace!r}")

@@ -1,0 +1,732 @@
+"""Alert routing (issue 3, §4): which receivers every alert rule reaches, as Alertmanager 0.25 decides.
+
+The first half is a faithful, pure re-implementation of Alertmanager's matching:
+
+* `parse_matchers` / `parse_matcher` follow `pkg/labels/parse.go` (comma-separated matchers, optional
+  braces, quoted or unquoted values, OpenMetrics escapes, label names `[a-zA-Z_:][a-zA-Z0-9_:]*`);
+  `legacy_matchers` turns the deprecated `match` / `match_re` maps into the same objects.
+* Regular expressions are RE2 syntax, fully anchored (`^(?:...)$`); `go_regex` translates the
+  constructs Python spells differently and rejects the ones RE2 does not accept.
+* `route_alert` is `dispatch.Route.Match`: a route matches when all its matchers match (a missing
+  label is the empty string); children are tried in order and the first matching child ends the
+  search unless it has `continue: true`; when no child matches, the route itself is the match.  A
+  route without `receiver` inherits its parent's.
+
+`check` then reports what the rendered stack gets wrong, with stable check ids (see `CHECKS`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from leanvibe_stack.validate.bundle import AlertRule, Bundle
+from leanvibe_stack.validate.findings import Finding, ObjectRef, error, warning
+
+MatchType = Literal["=", "!=", "=~", "!~"]
+
+CHECKS: dict[str, str] = {
+    "routing.unknown-receiver": "a route names a receiver that `receivers` does not define",
+    "routing.unused-receiver": "a receiver no route names",
+    "routing.duplicate-receiver": "two receivers share a name (Alertmanager rejects the config)",
+    "routing.no-root-receiver": "the root route is missing or has no receiver",
+    "routing.root-matchers": "the root route has matchers (Alertmanager rejects the config)",
+    "routing.invalid-matcher": "a matcher Alertmanager cannot parse (syntax, label name or regex)",
+    "routing.default-only": "an alert no child route matches, so only the root's receiver gets it (root has children)",
+    "routing.unreachable-route": "a child route no alert rule reaches",
+    "inhibit.equal-label": "an inhibit rule's `equal` label missing from its source or target alerts",
+    "inhibit.never-matches": "no alert rule matches an inhibit rule's source (or target) matchers",
+    "rules.duplicate-alert": "the same alert name defined twice in the loaded rule files",
+    "rules.duration": "`for`/`keep_firing_for` or a route interval that is not a valid Prometheus duration",
+}
+
+
+class MatcherError(ValueError):
+    """A matcher Alertmanager would reject."""
+
+
+# --------------------------------------------------------------------------------------------
+# Matchers
+# --------------------------------------------------------------------------------------------
+
+_MATCHER_RE = re.compile(r"^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(=~|=|!=|!~)\s*(.*?)\s*$", re.DOTALL)
+_LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")  # model.LabelNameRE, for match/match_re keys
+_OPS: dict[str, MatchType] = {"=": "=", "!=": "!=", "=~": "=~", "!~": "!~"}
+
+
+@dataclass(frozen=True)
+class Matcher:
+    """One label matcher; regex matchers are fully anchored, as in Alertmanager."""
+
+    name: str
+    op: MatchType
+    value: str
+    regex: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def new(cls, name: str, op: MatchType, value: str) -> Matcher:
+        """Like labels.NewMatcher: compile the anchored regex of `=~` and `!~`."""
+        if op not in _OPS:
+            raise MatcherError(f"unknown match type {op!r}")
+        regex = None
+        if op in ("=~", "!~"):
+            try:
+                regex = re.compile(go_regex(value))
+            except re.error as exc:
+                raise MatcherError(f"invalid regular expression {value!r}: {exc}") from exc
+        return cls(name, op, value, regex)
+
+    def matches(self, value: str) -> bool:
+        if self.op == "=":
+            return value == self.value
+        if self.op == "!=":
+            return value != self.value
+        assert self.regex is not None
+        found = self.regex.fullmatch(value) is not None
+        return found if self.op == "=~" else not found
+
+    def __str__(self) -> str:
+        escaped = self.value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+        return f'{self.name}{self.op}"{escaped}"'
+
+
+def parse_matcher(text: str) -> Matcher:
+    """One matcher, e.g. `severity="critical"`, `team=platform`, `service=~"neo4j|redis"`."""
+    found = _MATCHER_RE.match(text)
+    if found is None:
+        raise MatcherError(f"bad matcher format: {text}")
+    name, op, raw = found.group(1), found.group(2), found.group(3)
+    expect_trailing_quote = raw.startswith('"')
+    if expect_trailing_quote:
+        raw = raw[1:]
+    value: list[str] = []
+    escaped = False
+    for i, char in enumerate(raw):
+        if escaped:
+            escaped = False
+            if char == "n":
+                value.append("\n")
+            elif char in '"\\':
+                value.append(char)
+            else:  # a spurious escape: the backslash is literal
+                value.append("\\" + char)
+            continue
+        if char == "\\":
+            if i < len(raw) - 1:
+                escaped = True
+                continue
+            value.append("\\")  # a trailing backslash is literal
+        elif char == '"':
+            if not expect_trailing_quote or i < len(raw) - 1:
+                raise MatcherError(f"matcher value contains unescaped double quote: {found.group(3)}")
+            expect_trailing_quote = False
+        else:
+            value.append(char)
+    if expect_trailing_quote:
+        raise MatcherError(f"matcher value contains unescaped double quote: {found.group(3)}")
+    return Matcher.new(name, _OPS[op], "".join(value))
+
+
+def parse_matchers(text: str) -> list[Matcher]:
+    """A comma-separated list (optionally in braces), as one `matchers:` entry may hold."""
+    if text.startswith("{"):
+        text = text[1:]
+    if text.endswith("}"):
+        text = text[:-1]
+    tokens: list[str] = []
+    token: list[str] = []
+    inside_quotes = escaped = False
+    for char in text:
+        if char == "," and not inside_quotes:
+            tokens.append("".join(token))
+            token = []
+            continue
+        if char == '"':
+            if not escaped:
+                inside_quotes = not inside_quotes
+            else:
+                escaped = False
+        elif char == "\\":
+            escaped = not escaped
+        else:
+            escaped = False
+        token.append(char)
+    if last := "".join(token).strip():
+        tokens.append(last)
+    return [parse_matcher(t) for t in tokens]
+
+
+def legacy_matchers(match: Any, match_re: Any) -> list[Matcher]:
+    """The deprecated `match` (equality) and `match_re` (regex) maps, as Alertmanager converts them."""
+    found: list[Matcher] = []
+    sources: tuple[tuple[str, MatchType, Any], ...] = (("match", "=", match), ("match_re", "=~", match_re))
+    for key, op, mapping in sources:
+        if mapping is None:
+            continue
+        if not isinstance(mapping, Mapping):
+            raise MatcherError(f"{key} must be a map of label name to value")
+        for name, value in mapping.items():
+            if not _LABEL_NAME_RE.match(str(name)):
+                raise MatcherError(f"invalid label name {str(name)!r} in {key}")
+            found.append(Matcher.new(str(name), op, _scalar(value)))
+    return found
+
+
+def config_matchers(block: Mapping[str, Any], prefix: str = "") -> list[Matcher]:
+    """Every matcher of a route (prefix "") or one side of an inhibit rule ("source_" / "target_")."""
+    found = legacy_matchers(block.get(f"{prefix}match"), block.get(f"{prefix}match_re"))
+    lines = block.get(f"{prefix}matchers")
+    if lines is None:
+        return found
+    if not isinstance(lines, list):
+        raise MatcherError(f"{prefix}matchers must be a list of strings")
+    for line in lines:
+        found.extend(parse_matchers(_scalar(line)))
+    return found
+
+
+def matches_all(matchers: tuple[Matcher, ...] | list[Matcher], labels: Mapping[str, str]) -> bool:
+    """Alertmanager's Matchers.Matches: a label the alert lacks has the empty value."""
+    return all(m.matches(labels.get(m.name, "")) for m in matchers)
+
+
+# RE2 → Python `re`.  RE2 has no lookaround or backreferences (rejected here, as Alertmanager would),
+# allows flag groups such as `(?i)` anywhere (Python only at the very start, so they become scoped
+# groups), knows POSIX classes inside brackets, and its \d \w \s are ASCII-only.
+_POSIX_CLASSES = {
+    "alnum": "0-9A-Za-z", "alpha": "A-Za-z", "ascii": "\\x00-\\x7f", "blank": "\\t ",
+    "cntrl": "\\x00-\\x1f\\x7f", "digit": "0-9", "graph": "!-~", "lower": "a-z", "print": " -~",
+    "punct": "!-/:-@\\[-`{-~", "space": "\\t\\n\\v\\f\\r ", "upper": "A-Z", "word": "0-9A-Za-z_",
+    "xdigit": "0-9A-Fa-f",
+}
+_ASCII_ESCAPES = {"d": "0-9", "w": "0-9A-Za-z_", "s": "\\t\\n\\f\\r "}
+_FLAG_GROUP_RE = re.compile(r"\(\?([a-zA-Z-]*)([:)])")
+_REPEAT_RE = re.compile(r"\{\d+(,\d*)?\}")
+
+
+def go_regex(pattern: str) -> str:
+    """The anchored Python equivalent of Alertmanager's `^(?:pattern)$` (RE2 syntax)."""
+    out: list[str] = []
+    closes = [0]  # per open group: scoped-flag groups to close with it
+    i, n = 0, len(pattern)
+    in_class = False
+    while i < n:
+        char = pattern[i]
+        if char == "\\":
+            if i + 1 >= n:
+                raise re.error("trailing backslash at end of expression")
+            nxt = pattern[i + 1]
+            if nxt == "Q":  # \Q...\E quotes literally
+                end = pattern.find("\\E", i + 2)
+                literal = pattern[i + 2:] if end < 0 else pattern[i + 2:end]
+                out.append(re.escape(literal))
+                i = n if end < 0 else end + 2
+                continue
+            if nxt in "123456789" and not in_class:
+                raise re.error(f"invalid escape sequence \\{nxt} (RE2 has no backreferences)")
+            if nxt in "pP":
+                raise re.error("Unicode classes (\\p) are not supported by this checker")
+            if nxt == "Z":
+                raise re.error("invalid escape sequence \\Z")
+            if nxt in _ASCII_ESCAPES:
+                out.append(_ASCII_ESCAPES[nxt] if in_class else f"[{_ASCII_ESCAPES[nxt]}]")
+            else:
+                out.append("\\Z" if nxt == "z" else char + nxt)
+            i += 2
+            continue
+        if in_class:
+            if char == "[" and pattern.startswith("[:", i):
+                end = pattern.find(":]", i + 2)
+                name = pattern[i + 2:end] if end > 0 else ""
+                if name not in _POSIX_CLASSES:
+                    raise re.error(f"character class [:{name}:] is not supported by this checker")
+                out.append(_POSIX_CLASSES[name])
+                i = end + 2
+                continue
+            if char == "]":
+                in_class = False
+                out.append("]")
+            else:  # characters Python gives set-operation meaning to are literal in RE2
+                out.append("\\" + char if char in "[&~|" else char)
+            i += 1
+            continue
+        if char == "[":
+            in_class = True
+            out.append("[")
+            i += 1
+            if pattern.startswith("^", i):
+                out.append("^")
+                i += 1
+            if pattern.startswith("]", i):  # a leading ] is literal
+                out.append("\\]")
+                i += 1
+            continue
+        if char == "(":
+            if pattern.startswith("(?P<", i):
+                out.append("(?P<")
+                closes.append(0)
+                i += 4
+                continue
+            if pattern.startswith("(?", i):
+                flags = _FLAG_GROUP_RE.match(pattern, i)
+                if flags is None or set(flags.group(1)) - set("imsU-"):
+                    raise re.error(f"invalid or unsupported Perl syntax at {pattern[i:i + 4]!r}")
+                if "U" in flags.group(1):
+                    raise re.error("the ungreedy flag (?U) is not supported by this checker")
+                out.append(f"(?{flags.group(1)}:" if flags.group(1).strip("-") else "(?:")
+                if flags.group(2) == ")":  # (?i) applies to the rest of the enclosing group
+                    closes[-1] += 1
+                else:
+                    closes.append(0)
+                i = flags.end()
+                continue
+            closes.append(0)
+            out.append("(")
+        elif char == "{" and not _REPEAT_RE.match(pattern, i):
+            out.append("\\{")  # RE2 reads a brace that is not {n}, {n,} or {n,m} literally; Python reads {,m}
+        elif char == ")":
+            if len(closes) == 1:
+                raise re.error(f"unexpected ): {pattern}")
+            out.append(")" * closes.pop() + ")")
+        else:
+            out.append(char)
+        i += 1
+    return "^(?:" + "".join(out) + ")" * closes[0] + ")$"
+
+
+# --------------------------------------------------------------------------------------------
+# Routes
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RouteNode:
+    """A route of the tree with what Alertmanager resolves: its receiver (inherited) and matchers."""
+
+    path: str  # config path, e.g. "route.routes[0]"
+    receiver: str
+    matchers: tuple[Matcher, ...]
+    continues: bool
+    routes: tuple[RouteNode, ...]
+    config: Mapping[str, Any]
+    error: str | None = None  # why its matchers are invalid; such a route never matches
+
+    def walk(self) -> Iterator[RouteNode]:
+        yield self
+        for child in self.routes:
+            yield from child.walk()
+
+
+@dataclass(frozen=True)
+class RoutePath:
+    """A matching leaf route: the receiver the alert is sent to and the route's config path."""
+
+    receiver: str
+    path: str
+    matchers: tuple[Matcher, ...]
+    continues: bool
+    trail: tuple[str, ...]  # config paths from the root down to this route
+
+
+def parse_route(route: Mapping[str, Any], *, strict: bool = True, path: str = "route",
+                parent_receiver: str = "") -> RouteNode:
+    """The route tree; with strict=False a route with invalid matchers is kept, marked, and never matches."""
+    receiver = route.get("receiver")
+    receiver = str(receiver) if receiver else parent_receiver
+    problem = None
+    try:
+        matchers = tuple(config_matchers(route))
+    except MatcherError as exc:
+        if strict:
+            raise MatcherError(f"{path}: {exc}") from exc
+        matchers, problem = (), str(exc)
+    children = _list(route.get("routes"))
+    return RouteNode(
+        path=path,
+        receiver=receiver,
+        matchers=matchers,
+        continues=route.get("continue") is True,
+        routes=tuple(parse_route(child, strict=strict, path=f"{path}.routes[{i}]", parent_receiver=receiver)
+                     for i, child in enumerate(children) if isinstance(child, Mapping)),
+        config=route,
+        error=problem,
+    )
+
+
+def route_alert(route: Mapping[str, Any] | RouteNode, labels: Mapping[str, str]) -> list[RoutePath]:
+    """The routes an alert with these labels is dispatched to, in Alertmanager's order."""
+    node = route if isinstance(route, RouteNode) else parse_route(route)
+    return _match(node, labels, ())
+
+
+def receivers_for(route: Mapping[str, Any] | RouteNode, labels: Mapping[str, str]) -> list[str]:
+    """The receivers an alert reaches, each once, in routing order."""
+    return list(dict.fromkeys(p.receiver for p in route_alert(route, labels)))
+
+
+def _match(node: RouteNode, labels: Mapping[str, str], trail: tuple[str, ...]) -> list[RoutePath]:
+    if node.error is not None or not matches_all(node.matchers, labels):
+        return []
+    trail = (*trail, node.path)
+    found: list[RoutePath] = []
+    for child in node.routes:
+        matched = _match(child, labels, trail)
+        found.extend(matched)
+        if matched and not child.continues:
+            break
+    return found or [RoutePath(node.receiver, node.path, node.matchers, node.continues, trail)]
+
+
+# --------------------------------------------------------------------------------------------
+# Durations and alert labels
+# --------------------------------------------------------------------------------------------
+
+_DURATION_RE = re.compile(r"^((\d+)y)?((\d+)w)?((\d+)d)?((\d+)h)?((\d+)m)?((\d+)s)?((\d+)ms)?$")
+
+
+def is_duration(value: Any) -> bool:
+    """A Prometheus duration (model.ParseDuration): `1h30m`, `90s`, `0`; units in order, no spaces."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return False
+    text = str(value)
+    return text == "0" or (text != "" and _DURATION_RE.match(text) is not None)
+
+
+def alert_labels(rule: Mapping[str, Any], external_labels: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """The static labels an alert of this rule carries at Alertmanager: external labels (which never
+    override), the rule's labels, and alertname."""
+    labels = {str(k): _scalar(v) for k, v in _dict(external_labels).items()}
+    labels.update({str(k): _scalar(v) for k, v in _dict(rule.get("labels")).items()})
+    labels["alertname"] = _scalar(rule.get("alert", ""))
+    return labels
+
+
+_STRING_RE = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`', re.DOTALL)
+_REDUCING_AGGREGATION_RE = re.compile(
+    r"\b(?:sum|min|max|avg|group|stddev|stdvar|count|count_values|quantile)\s*(?:\(|by\b|without\b)")
+_CLAUSE_RE = re.compile(r"\b(by|without|on|group_left|group_right)\s*\(([^()]*)\)")
+_SELECTOR_RE = re.compile(r"\{([^{}]*)\}")
+_SELECTOR_LABEL_RE = re.compile(r"([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)")
+_NEW_LABEL_CALL_RE = re.compile(r"\b(label_replace|label_join|count_values)\s*\(")
+_NAME_RE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+
+
+def expr_labels(expr: str) -> set[str] | None:
+    """Labels an expression's result may carry, approximated from its text; None: any label.
+
+    Without a reducing aggregation (or with `without (...)`), every label of the selected series
+    may survive.  Otherwise: `by (...)`, `on (...)`, `group_left/right (...)` labels, selector
+    matcher labels, and labels created by label_replace/label_join/count_values.
+    """
+    strings: list[str] = []
+
+    def stash(found: re.Match[str]) -> str:
+        strings.append(found.group(0)[1:-1])
+        return f'"{len(strings) - 1}"'
+
+    skeleton = re.sub(r"#[^\n]*", "", _STRING_RE.sub(stash, expr))
+    if not _REDUCING_AGGREGATION_RE.search(skeleton):
+        return None
+    labels: set[str] = set()
+    for clause in _CLAUSE_RE.finditer(skeleton):
+        if clause.group(1) == "without":
+            return None
+        labels.update(_NAME_RE.findall(clause.group(2)))
+    for selector in _SELECTOR_RE.finditer(skeleton):
+        labels.update(_SELECTOR_LABEL_RE.findall(selector.group(1)))
+    for call in _NEW_LABEL_CALL_RE.finditer(skeleton):
+        args = _call_args(skeleton, call.end())
+        index = 0 if call.group(1) == "count_values" else 1
+        if len(args) > index and (quoted := re.fullmatch(r'\s*"(\d+)"\s*', args[index])):
+            labels.add(strings[int(quoted.group(1))])
+    return labels
+
+
+def _call_args(text: str, start: int) -> list[str]:
+    """The top-level comma-separated arguments of a call whose '(' ends just before `start`."""
+    args, depth, begin = [], 0, start
+    for i in range(start, len(text)):
+        if text[i] in "([{":
+            depth += 1
+        elif text[i] in ")]}":
+            if depth == 0:
+                args.append(text[begin:i])
+                return args
+            depth -= 1
+        elif text[i] == "," and depth == 0:
+            args.append(text[begin:i])
+            begin = i + 1
+    return args
+
+
+@dataclass(frozen=True)
+class AlertShape:
+    """What is known of an alert rule's labels: static values, and which others may be present."""
+
+    rule: AlertRule
+    labels: dict[str, str]  # static: external + rule labels + alertname (templated values excluded)
+    dynamic: set[str] | None  # labels the expression may keep; None: any label
+
+    def may_match(self, matchers: tuple[Matcher, ...] | list[Matcher]) -> bool:
+        for m in matchers:
+            if m.name in self.labels:
+                if not m.matches(self.labels[m.name]):
+                    return False
+            elif self.dynamic is not None and m.name not in self.dynamic and not m.matches(""):
+                return False
+        return True
+
+    def may_carry(self, label: str) -> bool:
+        return label in self.labels or self.dynamic is None or label in self.dynamic
+
+
+def alert_shape(rule: AlertRule, external_labels: Mapping[str, Any] | None) -> AlertShape:
+    labels = alert_labels(rule.rule, external_labels)
+    dynamic = expr_labels(str(rule.rule.get("expr", "")))
+    for name, value in list(labels.items()):
+        if "{{" in value:  # a templated rule label: its value is only known at evaluation
+            del labels[name]
+            if dynamic is not None:
+                dynamic.add(name)
+    return AlertShape(rule, labels, dynamic)
+
+
+# --------------------------------------------------------------------------------------------
+# The checks
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Context:
+    holder: ObjectRef | None
+    key: str
+    findings: list[Finding] = field(default_factory=list)
+
+    def at(self, path: str) -> str:
+        return f"{self.key}:{path}"
+
+    def error(self, check: str, path: str, message: str) -> None:
+        self.findings.append(error(check, self.holder, self.at(path), message))
+
+    def warning(self, check: str, path: str, message: str) -> None:
+        self.findings.append(warning(check, self.holder, self.at(path), message))
+
+
+def check(bundle: Bundle) -> list[Finding]:
+    """Every alert-routing finding for the bundle (see CHECKS)."""
+    rules = bundle.alert_rules()
+    findings = _rule_checks(rules)
+    am = bundle.config("alertmanager")
+    if am is None:
+        return findings
+    prometheus = bundle.config("prometheus")
+    external = _dict(_dict(prometheus.data.get("global")).get("external_labels")) if prometheus else {}
+    ctx = _Context(am.holder, am.file.key)
+    config: dict[str, Any] = am.data
+    route = config.get("route")
+    receivers = _receiver_checks(ctx, config)
+    if not isinstance(route, Mapping):
+        ctx.error("routing.no-root-receiver", "route",
+                  "alertmanager.yml has no root route; add `route:` with a default `receiver`")
+        return findings + ctx.findings
+    tree = parse_route(route, strict=False)
+    _route_checks(ctx, tree, receivers)
+    _duration_checks(ctx, config, tree)
+    shapes = [alert_shape(rule, external) for rule in rules]
+    if shapes:  # with no alert rule loaded there is nothing to reason about
+        ctx.findings.extend(_coverage_checks(ctx, tree, shapes))
+        _inhibit_checks(ctx, config, shapes)
+    return findings + ctx.findings
+
+
+def _rule_checks(rules: list[AlertRule]) -> list[Finding]:
+    findings = []
+    seen: dict[str, AlertRule] = {}
+    for rule in rules:
+        for key in ("for", "keep_firing_for"):
+            value = rule.rule.get(key)
+            if value is not None and not is_duration(value):
+                findings.append(error("rules.duration", rule.holder, f"{rule.path}.{key}",
+                                      f"{key}: {value!r} of alert {rule.name} is not a Prometheus duration; "
+                                      "write it like 30s, 5m, 1h30m or 0"))
+        first = seen.setdefault(rule.name, rule)
+        if first is not rule and rule.name:
+            findings.append(error(
+                "rules.duplicate-alert", rule.holder, rule.path,
+                f"alert {rule.name} is defined twice: at {_where(first)} and again at {_where(rule)}; "
+                "rename one of them or delete the duplicate"))
+    return findings
+
+
+def _where(rule: AlertRule) -> str:
+    return f"{rule.holder.name}:{rule.path}" if rule.holder else rule.path
+
+
+def _receiver_checks(ctx: _Context, config: Mapping[str, Any]) -> dict[str, int]:
+    """Receiver name → index under `receivers`, reporting duplicates."""
+    defined: dict[str, int] = {}
+    for i, receiver in enumerate(_list(config.get("receivers"))):
+        name = str(receiver.get("name", "")) if isinstance(receiver, Mapping) else ""
+        if name in defined:
+            ctx.error("routing.duplicate-receiver", f"receivers[{i}].name",
+                      f'receiver "{name}" is already defined at receivers[{defined[name]}]; '
+                      "rename or merge one of them")
+        else:
+            defined[name] = i
+    return defined
+
+
+def _route_checks(ctx: _Context, tree: RouteNode, receivers: dict[str, int]) -> None:
+    if not tree.receiver:
+        ctx.error("routing.no-root-receiver", "route.receiver",
+                  "the root route has no receiver, so alerts no child route matches go nowhere; "
+                  f"set route.receiver to one of: {_names(receivers)}")
+    if tree.matchers or tree.error is not None or any(tree.config.get(k) for k in ("match", "match_re")):
+        ctx.error("routing.root-matchers", "route",
+                  "the root route must match every alert; remove its matchers and put them on a child route")
+    used: set[str] = set()
+    for node in tree.walk():
+        if node.error is not None:
+            ctx.error("routing.invalid-matcher", node.path,
+                      f"{node.error}; fix the matcher (label names [a-zA-Z_:][a-zA-Z0-9_:]*, RE2 regexes)")
+        named = node.config.get("receiver")
+        if not named:
+            continue
+        used.add(str(named))
+        if str(named) not in receivers:
+            ctx.error("routing.unknown-receiver", f"{node.path}.receiver",
+                      f'receiver "{named}" is not defined; define receiver {named} under receivers or fix the '
+                      f"name (defined: {_names(receivers)})")
+    for name, index in receivers.items():
+        if name not in used:
+            ctx.warning("routing.unused-receiver", f"receivers[{index}]",
+                        f'receiver "{name}" is named by no route, so it never notifies; '
+                        "route alerts to it or remove it")
+
+
+def _names(receivers: Mapping[str, int]) -> str:
+    return ", ".join(receivers) or "none defined"
+
+
+def _duration_checks(ctx: _Context, config: Mapping[str, Any], tree: RouteNode) -> None:
+    timeout = _dict(config.get("global")).get("resolve_timeout")
+    if timeout is not None and not is_duration(timeout):
+        ctx.error("rules.duration", "global.resolve_timeout",
+                  f"resolve_timeout: {timeout!r} is not a Prometheus duration; write it like 5m")
+    for node in tree.walk():
+        for key in ("group_wait", "group_interval", "repeat_interval"):
+            value = node.config.get(key)
+            if value is None:
+                continue
+            if not is_duration(value):
+                ctx.error("rules.duration", f"{node.path}.{key}",
+                          f"{key}: {value!r} is not a Prometheus duration; write it like 30s, 5m or 4h")
+            elif key != "group_wait" and not re.search(r"[1-9]", str(value)):
+                ctx.error("rules.duration", f"{node.path}.{key}",
+                          f"{key} cannot be zero (Alertmanager rejects it); use a positive duration such as 5m")
+
+
+def _coverage_checks(ctx: _Context, tree: RouteNode, shapes: list[AlertShape]) -> list[Finding]:
+    """routing.default-only per alert, routing.unreachable-route per topmost route never visited."""
+    findings = []
+    results = [_match(tree, shape.labels, ()) for shape in shapes]
+    visited = {path for paths in results for found in paths for path in found.trail}
+    for shape, paths in zip(shapes, results, strict=True):
+        # A root without child routes sends everything to one receiver on purpose (development does).
+        if tree.routes and [p.path for p in paths] == [tree.path]:
+            own = _dict(shape.rule.rule.get("labels"))
+            hint = next((f'{k}="{_scalar(own[k])}"' for k in ("team", "category", "service", "severity")
+                         if k in own), f'alertname="{shape.rule.name}"')
+            findings.append(warning(
+                "routing.default-only", shape.rule.holder, shape.rule.path,
+                f'alert {shape.rule.name} reaches only the default receiver "{tree.receiver}": no route under '
+                f"route.routes matches its labels {_labels(own)}; add a route matching {hint} with the receiver "
+                "that should handle it, or change the alert's labels"))
+    for parent in tree.walk():
+        if parent.path not in visited:
+            continue
+        for i, node in enumerate(parent.routes):
+            if node.path in visited or node.error is not None:
+                continue
+            ctx.warning("routing.unreachable-route", node.path, _unreachable(parent, i, shapes, results))
+    return findings
+
+
+def _unreachable(parent: RouteNode, index: int, shapes: list[AlertShape], results: list[list[RoutePath]]) -> str:
+    node = parent.routes[index]
+    described = f'route {node.path} (receiver "{node.receiver}", matchers {_matchers(node.matchers)})'
+    shadowed: dict[str, list[str]] = {}
+    for shape, paths in zip(shapes, results, strict=True):
+        reached_parent = any(parent.path in found.trail for found in paths)
+        if not reached_parent or not matches_all(node.matchers, shape.labels):
+            continue
+        blocker = next((s for s in parent.routes[:index] if not s.continues and _match(s, shape.labels, ())), None)
+        if blocker is not None:
+            shadowed.setdefault(blocker.path, []).append(shape.rule.name)
+    if shadowed:
+        where = "; ".join(f"{', '.join(names)} by {path}" for path, names in shadowed.items())
+        return (f"{described} is reached by no alert rule: the alerts it matches are caught first ({where}), "
+                "which has no `continue: true`; move this route above it or set continue: true there")
+    return (f"{described} is reached by no alert rule: no alert carries labels matching "
+            f"{_matchers(node.matchers)}; give the intended alerts these labels, fix the matchers, "
+            "or remove the route")
+
+
+def _inhibit_checks(ctx: _Context, config: Mapping[str, Any], shapes: list[AlertShape]) -> None:
+    for i, rule in enumerate(_list(config.get("inhibit_rules"))):
+        if not isinstance(rule, Mapping):
+            continue
+        sides: dict[str, list[AlertShape]] = {}
+        for side in ("source", "target"):
+            try:
+                matchers = config_matchers(rule, f"{side}_")
+            except MatcherError as exc:
+                ctx.error("routing.invalid-matcher", f"inhibit_rules[{i}].{side}_matchers",
+                          f"{exc}; fix the matcher (label names [a-zA-Z_:][a-zA-Z0-9_:]*, RE2 regexes)")
+                break
+            sides[side] = [s for s in shapes if s.may_match(matchers)]
+            if not sides[side]:
+                ctx.warning("inhibit.never-matches", f"inhibit_rules[{i}].{side}_matchers",
+                            f"no alert rule matches the {side} matchers {_matchers(matchers)}, so this inhibit "
+                            f"rule never applies; fix the {side} matchers or remove the rule")
+        if len(sides) < 2 or not all(sides.values()):
+            continue
+        for j, label in enumerate(_list(rule.get("equal"))):
+            label = str(label)
+            missing = [side for side, alerts in sides.items() if not any(a.may_carry(label) for a in alerts)]
+            if not missing:
+                continue
+            if len(missing) == 2:
+                why = (f'no source or target alert carries label "{label}", so it is equal (empty) on both and '
+                       "restricts nothing")
+            else:
+                names = ", ".join(a.rule.name for a in sides[missing[0]])
+                why = (f'label "{label}" is carried by none of the {missing[0]} alerts ({names}), so source and '
+                       "target never agree on it and the rule never inhibits")
+            ctx.error("inhibit.equal-label", f"inhibit_rules[{i}].equal[{j}]",
+                      f"{why}; remove {label} from equal or add it to the alerts (a rule label or a `by` label)")
+
+
+def _matchers(matchers: tuple[Matcher, ...] | list[Matcher]) -> str:
+    return "{" + ", ".join(str(m) for m in matchers) + "}"
+
+
+def _labels(labels: Mapping[str, Any]) -> str:
+    return "{" + ", ".join(f'{k}="{_scalar(v)}"' for k, v in labels.items()) + "}"
+
+
+def _scalar(value: Any) -> str:
+    """A YAML scalar as the Go programs read it into a string."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []

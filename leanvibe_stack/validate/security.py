@@ -1,0 +1,141 @@
+"""Security: the restricted Pod Security Standard, no secrets or placeholders in plain sight, pinned images.
+
+Every violated control of every pod is its own finding.  A pod is exempt from the restricted
+profile only under a documented exception: its workload carries the
+`leanvibe.ai/pod-security-exception` annotation and its namespace (in the rendered set) does
+not enforce `restricted`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from leanvibe_stack.validate.bundle import Bundle, Pod
+from leanvibe_stack.validate.findings import Finding, ObjectRef, error
+
+EXCEPTION = "leanvibe.ai/pod-security-exception"
+ALLOWED_VOLUMES = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim",
+                   "projected", "secret"}
+# Values that look like credentials; a false positive is cheaper than a leaked token.
+CREDENTIAL_PATTERNS = {
+    "Slack webhook URL": re.compile(r"hooks\.slack\.com/services/\S+"),
+    "Slack token": re.compile(r"\bxox[abposr]-[0-9A-Za-z-]{10,}"),
+    "private key": re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+    "AWS access key id": re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"),
+    "URL with embedded credentials": re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@"),
+    "password or key value": re.compile(
+        r"(?im)^\s*[\w.-]*(password|passwd|secret|api_?key|token|routing_key|service_key)\s*:\s*"
+        r"(?!\s*$)(?!.*_file\b)['\"]?(?!<)[^\s'\"#]{6,}"),
+}
+PLACEHOLDER = "${"
+
+
+def check(bundle: Bundle) -> list[Finding]:
+    findings: list[Finding] = []
+    for pod in bundle.pods:
+        if not _exempt(bundle, pod):
+            findings.extend(_restricted(pod))
+        findings.extend(_images(pod))
+        findings.extend(_plain_values(pod))
+    for config_map in bundle.of_kind("ConfigMap"):
+        ref = ObjectRef.of(config_map)
+        for key, value in (config_map.obj.get("data") or {}).items():
+            findings.extend(_scan(ref, f"data.{key}", str(value)))
+    return findings
+
+
+def _exempt(bundle: Bundle, pod: Pod) -> bool:
+    annotations = (pod.owner.obj.get("metadata") or {}).get("annotations") or {}
+    namespace = bundle.get("Namespace", "", pod.namespace)
+    labels = ((namespace.obj.get("metadata") or {}).get("labels") or {}) if namespace else {}
+    level = labels.get("pod-security.kubernetes.io/enforce", "")
+    return EXCEPTION in annotations and namespace is not None and level in ("baseline", "privileged")
+
+
+def _violation(pod: Pod, path: str, control: str, detail: str) -> Finding:
+    return error("security.pss", pod.ref, path, f"restricted Pod Security Standard, {control}: {detail}")
+
+
+def _restricted(pod: Pod) -> Iterator[Finding]:
+    spec, path = pod.spec, pod.path
+    for field in ("hostNetwork", "hostPID", "hostIPC"):
+        if spec.get(field):
+            yield _violation(pod, f"{path}.{field}", "host namespaces", f"{field} must be unset or false")
+    for i, volume in enumerate(spec.get("volumes") or []):
+        kinds = set(volume) - {"name"}
+        if not kinds <= ALLOWED_VOLUMES:
+            yield _violation(pod, f"{path}.volumes[{i}]", "volume types",
+                             f"{', '.join(sorted(kinds - ALLOWED_VOLUMES))} volumes are not allowed")
+    pod_context = spec.get("securityContext") or {}
+    for control in _context_controls(pod_context, f"{path}.securityContext"):
+        yield _violation(pod, *control)
+    for cpath, container in pod.containers():
+        context = container.get("securityContext") or {}
+        yield from (_violation(pod, *c) for c in _container_controls(pod_context, context, f"{cpath}.securityContext"))
+        for j, port in enumerate(container.get("ports") or []):
+            if port.get("hostPort"):
+                yield _violation(pod, f"{cpath}.ports[{j}].hostPort", "host ports", "hostPort must be unset")
+
+
+def _context_controls(context: dict[str, Any], path: str) -> Iterator[tuple[str, str, str]]:
+    if context.get("runAsUser") == 0:
+        yield f"{path}.runAsUser", "running as non-root user", "runAsUser must not be 0"
+    if (context.get("seLinuxOptions") or {}).get("type") not in (None, "", "container_t", "container_init_t",
+                                                               "container_kvm_t"):
+        yield f"{path}.seLinuxOptions.type", "SELinux", "custom SELinux types are not allowed"
+
+
+def _container_controls(pod_ctx: dict[str, Any], ctx: dict[str, Any], path: str) -> Iterator[tuple[str, str, str]]:
+    yield from _context_controls(ctx, path)
+    if ctx.get("privileged"):
+        yield f"{path}.privileged", "privileged containers", "privileged must be false"
+    if ctx.get("allowPrivilegeEscalation") is not False:
+        yield f"{path}.allowPrivilegeEscalation", "privilege escalation", "set allowPrivilegeEscalation: false"
+    capabilities = ctx.get("capabilities") or {}
+    if "ALL" not in (capabilities.get("drop") or []):
+        yield f"{path}.capabilities.drop", "capabilities", "drop ALL capabilities"
+    if set(capabilities.get("add") or []) - {"NET_BIND_SERVICE"}:
+        yield f"{path}.capabilities.add", "capabilities", "only NET_BIND_SERVICE may be added"
+    if (ctx.get("runAsNonRoot", pod_ctx.get("runAsNonRoot"))) is not True:
+        yield f"{path}.runAsNonRoot", "running as non-root", "set runAsNonRoot: true (pod or container)"
+    seccomp = (ctx.get("seccompProfile") or pod_ctx.get("seccompProfile") or {}).get("type")
+    if seccomp not in ("RuntimeDefault", "Localhost"):
+        yield f"{path}.seccompProfile", "seccomp", "set seccompProfile.type: RuntimeDefault (pod or container)"
+    if ctx.get("procMount", "Default") != "Default":
+        yield f"{path}.procMount", "/proc mount type", "procMount must be Default"
+
+
+def _images(pod: Pod) -> Iterator[Finding]:
+    for path, container in pod.containers():
+        image = str(container.get("image", ""))
+        if "@sha256:" in image:
+            continue
+        name = image.rsplit("/", 1)[-1]
+        tag = name.split(":", 1)[1] if ":" in name else ""
+        if tag in ("", "latest"):
+            yield error("image.unpinned", pod.ref, f"{path}.image",
+                        f"image {image!r} is not pinned: use a version tag or a digest")
+
+
+def _plain_values(pod: Pod) -> Iterator[Finding]:
+    for path, container in pod.containers():
+        for key in ("command", "args"):
+            for i, arg in enumerate(container.get(key) or []):
+                yield from _scan(pod.ref, f"{path}.{key}[{i}]", str(arg))
+        for i, env in enumerate(container.get("env") or []):
+            if "value" in env:
+                yield from _scan(pod.ref, f"{path}.env[{i}].value", f"{env.get('name')}: {env['value']}")
+
+
+def _scan(ref: ObjectRef, path: str, text: str) -> Iterator[Finding]:
+    if PLACEHOLDER in text:
+        line = next(line for line in text.splitlines() if PLACEHOLDER in line).strip()
+        yield error("security.placeholder", ref, path,
+                    f"`${{...}}` placeholder is never expanded here and would ship literally: {line[:80]!r}; "
+                    "reference a Secret instead")
+    for what, pattern in CREDENTIAL_PATTERNS.items():
+        if pattern.search(text):
+            yield error("security.credential", ref, path,
+                        f"looks like a {what}: credentials belong in a Secret referenced from the profile")

@@ -1,0 +1,130 @@
+"""The real tools, when installed: promtool on the rules, amtool on the Alertmanager config.
+
+A tool that is not on PATH is reported as "not run" (a warning, an error with --require-tools),
+never as passed.  Files are written exactly as the pods would see them, into a temporary
+directory; only the config's own template glob is pointed there.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from leanvibe_stack import yamlio
+from leanvibe_stack.validate.bundle import Bundle
+from leanvibe_stack.validate.findings import Finding, error, warning
+
+TIMEOUT_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class ToolRun:
+    """The outcome of one tool check: passed, failed or not run."""
+
+    name: str
+    status: str  # "passed" | "failed" | "not run"
+    detail: str = ""
+
+
+def check(bundle: Bundle, *, rule_tests: list[Path], require: bool) -> tuple[list[Finding], list[ToolRun]]:
+    findings: list[Finding] = []
+    runs: list[ToolRun] = []
+    with tempfile.TemporaryDirectory(prefix="leanvibe-validate-") as tmp:
+        work = Path(tmp)
+        for run in (_promtool_rules(bundle, work), _promtool_tests(bundle, work, rule_tests), _amtool(bundle, work)):
+            if run is None:
+                continue
+            runs.append(run)
+            if run.status == "failed":
+                findings.append(error(f"tool.{run.name}", None, "", run.detail))
+            elif run.status == "not run":
+                report = error if require else warning
+                findings.append(report("tool.not-run", None, "", f"{run.name}: {run.detail}"))
+    return findings, runs
+
+
+def _tool(name: str) -> str | None:
+    return shutil.which(name)
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False)
+
+
+def _write_rules(bundle: Bundle, directory: Path) -> list[Path]:
+    directory.mkdir(exist_ok=True)
+    paths = []
+    for mounted, _ in bundle.rule_files():
+        text = mounted.text()
+        if text is not None:
+            path = directory / Path(mounted.path).name
+            path.write_text(text, encoding="utf-8")
+            paths.append(path)
+    return paths
+
+
+def _promtool_rules(bundle: Bundle, work: Path) -> ToolRun | None:
+    rules = _write_rules(bundle, work / "rules")
+    if not rules:
+        return None
+    promtool = _tool("promtool")
+    if promtool is None:
+        return ToolRun("promtool-rules", "not run", "promtool is not installed (Debian: prometheus)")
+    result = _run(promtool, "check", "rules", *map(str, rules))
+    if result.returncode != 0:
+        return ToolRun("promtool-rules", "failed", f"promtool check rules: {_tail(result)}")
+    return ToolRun("promtool-rules", "passed")
+
+
+def _promtool_tests(bundle: Bundle, work: Path, rule_tests: list[Path]) -> ToolRun | None:
+    rules = _write_rules(bundle, work / "tests")
+    if not rules or not rule_tests:
+        return None
+    promtool = _tool("promtool")
+    if promtool is None:
+        return ToolRun("promtool-tests", "not run", "promtool is not installed (Debian: prometheus)")
+    # The unit tests name the rendered rules `rules.yml`, whatever the group's file is called.
+    combined = {"groups": [g for path in rules for g in (yamlio.load(path.read_text()) or {}).get("groups", [])]}
+    (work / "tests" / "rules.yml").write_text(yamlio.dump(combined), encoding="utf-8")
+    copies = []
+    for test in rule_tests:
+        copy = work / "tests" / test.name
+        shutil.copyfile(test, copy)
+        copies.append(str(copy))
+    result = _run(promtool, "test", "rules", *copies)
+    if result.returncode != 0:
+        return ToolRun("promtool-tests", "failed", f"promtool test rules: {_tail(result)}")
+    return ToolRun("promtool-tests", "passed", f"{len(copies)} test file(s)")
+
+
+def _amtool(bundle: Bundle, work: Path) -> ToolRun | None:
+    config = bundle.config("alertmanager")
+    if config is None:
+        return None
+    amtool = _tool("amtool")
+    if amtool is None:
+        return ToolRun("amtool", "not run", "amtool is not installed (Debian: prometheus-alertmanager)")
+    data = dict(config.data)
+    templates = work / "templates"
+    templates.mkdir()
+    globs = []
+    for pattern in data.get("templates") or []:
+        for mounted in bundle.files_matching(config.pod, config.container, str(pattern)):
+            (templates / Path(mounted.path).name).write_text(mounted.text() or "", encoding="utf-8")
+        globs.append(str(templates / Path(str(pattern)).name))
+    if globs:
+        data["templates"] = globs
+    path = work / "alertmanager.yml"
+    path.write_text(yamlio.dump(data), encoding="utf-8")
+    result = _run(amtool, "check-config", str(path))
+    if result.returncode != 0:
+        return ToolRun("amtool", "failed", f"amtool check-config: {_tail(result)}")
+    return ToolRun("amtool", "passed")
+
+
+def _tail(result: subprocess.CompletedProcess[str]) -> str:
+    lines = (result.stdout + result.stderr).strip().splitlines()
+    return " | ".join(line.strip() for line in lines[-6:] if line.strip())
