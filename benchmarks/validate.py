@@ -1,11 +1,13 @@
-"""Schema validation speed: our cached `schema.check` beside `kubernetes_validate.validate` on the same objects.
+"""Validation speed: our in-process checks beside `kubernetes_validate.validate` on the same objects.
 
-Run from the repo root:  .venv/bin/python benchmarks/validate_schema.py [--runs N] [--profile NAME]
+Run from the repo root:  .venv/bin/python benchmarks/validate.py [--runs N] [--profile NAME]
 
 Renders the profile once, then times (median/min/max of N runs, time.perf_counter):
   a) `schema.check` on the whole bundle, schemas loaded and validators compiled (warm cache);
   b) the same from a cold cache (definitions read, validators compiled: the first call of a process);
-  c) `kubernetes_validate.validate(obj, version, strict=True)` on every object, as its CLI does.
+  c) `kubernetes_validate.validate(obj, version, strict=True)` on every object, as its CLI does;
+  d) the whole in-process validation (schemas, cross-references, routing, PromQL, security,
+     templates; not promtool/amtool), schemas loaded: the figure issue #3 §8 sets at <= 50 ms.
 """
 
 from __future__ import annotations
@@ -87,6 +89,11 @@ def main(argv: list[str] | None = None) -> int:
 
     reference = timed(peer, runs)
 
+    from leanvibe_stack.validate import validate as validate_all
+
+    validate_all(manifests, kube_version=version)  # warm-up
+    whole = timed(lambda: validate_all(manifests, kube_version=version), runs)
+
     print(f"profile {loaded.name}: {objects} objects, {kinds} apiVersion/kinds, Kubernetes {version}, "
           f"{runs} runs each; Python {sys.version.split()[0]}")
     print(f"findings: schema.check {len(findings)}, kubernetes_validate {len(peer_failures)} failing objects")
@@ -95,16 +102,17 @@ def main(argv: list[str] | None = None) -> int:
     print(row("a) schema.check, warm cache", warm, objects))
     print(row("b) schema.check, cold cache (compile incl.)", cold, objects))
     print(row("c) kubernetes_validate.validate(strict)", reference, objects))
+    print(row("d) whole validation (all in-process checks)", whole, objects))
     print()
-    a, b, c = (statistics.median(s) for s in (warm, cold, reference))
-    print(f"ratio c/a (peer / ours warm): {c / a:,.0f}x")
-    print(f"ratio c/b (peer / ours cold): {c / b:,.1f}x")
+    a, b, c, d = (statistics.median(s) for s in (warm, cold, reference, whole))
+    print(f"ratio c/a (peer / our schemas, warm): {c / a:,.0f}x")
+    print(f"ratio c/b (peer / our schemas, cold): {c / b:,.1f}x")
+    print(f"ratio c/d (peer schemas only / our whole validation): {c / d:,.1f}x")
     print(f"one-off imports: jsonschema_rs {import_rs * 1000:.1f} ms, kubernetes_validate {import_kv * 1000:.1f} ms")
     print()
-    share = a * 1000 / BUDGET_MS * 100
-    verdict = "within" if a * 1000 <= BUDGET_MS else "OVER"
-    print(f"issue #3 §8 target: whole in-process validation <= {BUDGET_MS:.0f} ms once schemas are loaded; "
-          f"schemas (warm) take {a * 1000:.2f} ms = {share:.1f}% of it ({verdict} budget)")
+    verdict = "within" if d * 1000 <= BUDGET_MS else "OVER"
+    print(f"issue #3 §8 target: whole in-process validation <= {BUDGET_MS:.0f} ms once schemas are loaded: "
+          f"{d * 1000:.1f} ms ({verdict} budget; schemas {a * 1000:.2f} ms of it)")
     return 0
 
 
