@@ -39,12 +39,12 @@ class Rendered:
 
 
 def render_profile(spec: str, profiles_dir: Path | None = None, *, validate: bool = True,
-                   kube_version: str | None = None) -> Rendered:
+                   kube_version: str | None = None, overrides: list[str] | None = None) -> Rendered:
     """Load a profile by name or path, render every object, and validate them (in-process checks).
 
     Raises ValidationFailed when validation finds errors, so nothing invalid is ever written.
     """
-    loaded = load_profile(spec, profiles_dir)
+    loaded = load_profile(spec, profiles_dir, overrides)
     manifests = render_stack(loaded.stack, loaded.name)
     report = None
     if validate:
@@ -56,10 +56,12 @@ def render_profile(spec: str, profiles_dir: Path | None = None, *, validate: boo
     return Rendered(loaded.name, manifests, report)
 
 
-def render_all(profiles_dir: Path | None, out: Path, *, validate: bool = True) -> dict[Path, Rendered]:
+def render_all(profiles_dir: Path | None, out: Path, *, validate: bool = True,
+               overrides: list[str] | None = None) -> dict[Path, Rendered]:
     """Every renderable profile (not `abstract`), keyed by its tree under out/<profile>/."""
     directory = profiles_dir or default_profiles_dir()
-    return {out / name: render_profile(name, directory, validate=validate) for name in renderable_profiles(directory)}
+    return {out / name: render_profile(name, directory, validate=validate, overrides=overrides)
+            for name in renderable_profiles(directory)}
 
 
 def stream(manifests: list[Manifest]) -> str:
@@ -71,12 +73,9 @@ def tree(manifests: list[Manifest]) -> Tree:
 
 
 def write_trees(targets: dict[Path, Tree], root: Path | None = None) -> list[Path]:
-    """Write every tree; with `root` (render --all), also remove trees of profiles that are gone."""
-    for target, files in targets.items():
-        output.write_tree(files, target)
+    """Write every tree, all or nothing; with `root` (render --all), remove trees of profiles that are gone."""
     orphans = output.orphan_trees(root, targets) if root else []
-    for orphan in orphans:
-        output.remove_tree(orphan)
+    output.write_trees(targets, remove=orphans)
     return orphans
 
 
@@ -101,10 +100,10 @@ def default_kube_version() -> str:
 
 
 def validate_profile(spec: str, profiles_dir: Path | None, *, kube_version: str | None, run_tools: bool,
-                     require_tools: bool, tests: list[Path]) -> Report:
+                     require_tools: bool, tests: list[Path], overrides: list[str] | None = None) -> Report:
     from leanvibe_stack.validate import validate as run_checks
 
-    loaded = load_profile(spec, profiles_dir)
+    loaded = load_profile(spec, profiles_dir, overrides)
     manifests = render_stack(loaded.stack, loaded.name)
     return run_checks(manifests, kube_version=kube_version or loaded.stack.global_.kubernetes_version,
                       run_tools=run_tools, require_tools=require_tools, rule_tests=tests)

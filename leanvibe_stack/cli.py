@@ -44,8 +44,15 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+_debug = {"on": False}
+BUG_EXIT_CODE = 3
+
+
 def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """User errors print one line on stderr and exit with their code (2: bad input), no traceback."""
+    """User errors print their message on stderr and exit with their code (2: bad input), no traceback.
+
+    Anything else is a bug: exit 3 with a one-line hint; `--debug` shows the traceback.
+    """
 
     @functools.wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -53,11 +60,27 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
 
         try:
             return command(*args, **kwargs)
+        except (typer.Exit, typer.Abort):
+            raise
         except LeanvibeError as error:
-            typer.echo(f"error: {error}", err=True)
+            _traceback_if_debugging()
+            for line in error.lines():
+                typer.echo(f"error: {line}", err=True)
             raise typer.Exit(error.exit_code) from error
+        except Exception as error:  # the one place that turns bugs into exit 3
+            _traceback_if_debugging()
+            typer.echo(f"error: internal error ({type(error).__name__}: {error}); this is a bug in "
+                       "leanvibe-stack: rerun with --debug and report the traceback", err=True)
+            raise typer.Exit(BUG_EXIT_CODE) from error
 
     return wrapper
+
+
+def _traceback_if_debugging() -> None:
+    if _debug["on"]:
+        import traceback
+
+        traceback.print_exc(file=sys.stderr)
 
 
 def _version(value: bool) -> None:
@@ -71,10 +94,19 @@ def main_options(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
     ] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", envvar="LEANVIBE_DEBUG", help="Show tracebacks of errors.")
+    ] = False,
 ) -> None:
     """Render LeanVibe's observability stack into Kubernetes manifests from typed profiles."""
+    _debug["on"] = debug
 
 
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override one profile value: PATH=VALUE (VALUE is YAML), e.g. "
+                 "prometheus.replicas=3; keys with dots in brackets: a.b[key.with.dots].c=1. Repeatable."),
+]
 KubeVersionOption = Annotated[
     str | None,
     typer.Option("--kube-version", help="Kubernetes version to validate against [default: the profile's]."),
@@ -105,6 +137,7 @@ def render(
         bool, typer.Option("--no-validate", help="Skip the in-process validation of the rendered objects.")
     ] = False,
     kube_version: KubeVersionOption = None,
+    overrides: SetOption = None,
 ) -> None:
     """Render a profile as one YAML stream on stdout, or as files under --output-dir.
 
@@ -124,11 +157,12 @@ def render(
         if all_profiles:
             root: Path | None = output_dir or Path("out")
             assert root is not None
-            rendered = api.render_all(profiles_dir, root, validate=not no_validate)
+            rendered = api.render_all(profiles_dir, root, validate=not no_validate, overrides=overrides)
         else:
             assert profile is not None
             root = None
-            one = api.render_profile(profile, profiles_dir, validate=not no_validate, kube_version=kube_version)
+            one = api.render_profile(profile, profiles_dir, validate=not no_validate, kube_version=kube_version,
+                                     overrides=overrides)
             rendered = {output_dir or Path("-"): one}
     except api.ValidationFailed as failed:
         _show_findings(failed.report)
@@ -172,6 +206,7 @@ def validate(
     ] = None,
     profile: ProfileOption = None,
     profiles_dir: ProfilesDirOption = None,
+    overrides: SetOption = None,
     kube_version: KubeVersionOption = None,
     output: Annotated[
         OutputFormat, typer.Option("--output", help="Findings on stdout as text lines or stable JSON.")
@@ -200,7 +235,7 @@ def validate(
     tests = sorted(rule_tests.glob("*_test.yml")) if rule_tests else api.rule_tests(profiles_dir)
     if profile is not None:
         report = api.validate_profile(profile, profiles_dir, kube_version=kube_version, run_tools=not no_tools,
-                                      require_tools=require_tools, tests=tests)
+                                      require_tools=require_tools, tests=tests, overrides=overrides)
     else:
         report = api.validate_paths(paths or [], kube_version=kube_version, run_tools=not no_tools,
                                     require_tools=require_tools, tests=tests)

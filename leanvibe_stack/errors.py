@@ -11,6 +11,10 @@ class LeanvibeError(Exception):
 
     exit_code = 2
 
+    def lines(self) -> list[str]:
+        """The message, one problem per line (each printed as `error: <line>`)."""
+        return [str(self)]
+
 
 @dataclass(frozen=True)
 class Location:
@@ -21,6 +25,8 @@ class Location:
     column: int = 0
 
     def __str__(self) -> str:
+        if not self.line:  # not a file position: e.g. a `--set` argument
+            return str(self.file)
         return f"{self.file}:{self.line}" + (f":{self.column}" if self.column else "")
 
 
@@ -44,6 +50,9 @@ class ProfileError(LeanvibeError):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
+
+    def lines(self) -> list[str]:
+        return [str(p) for p in self.problems]
 
 
 class TemplateError(LeanvibeError):

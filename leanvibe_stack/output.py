@@ -6,8 +6,11 @@ import difflib
 import os
 import re
 import shutil
+import signal
 import tempfile
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from leanvibe_stack import yamlio
@@ -64,31 +67,58 @@ def is_rendered_tree(directory: Path) -> bool:
     return directory.is_dir() and all(p.is_file() and _RENDERED_FILE.match(p.name) for p in directory.iterdir())
 
 
-def write_tree(files: dict[str, str], target: Path) -> None:
-    """Replace `target` with exactly `files`; on any failure the previous tree is left untouched.
+def write_trees(trees: dict[Path, dict[str, str]], remove: Iterable[Path] = ()) -> None:
+    """Replace each target with exactly its files, and delete `remove`, all or nothing.
 
-    Only an empty directory or a previous render is replaced: anything else in it would be lost.
+    Every tree is written to a staging directory beside its target first; only when all are
+    complete are they swapped in, with SIGTERM/SIGINT held off, so a failed or interrupted
+    render leaves every previous tree byte-identical and no stray files.  Only an empty
+    directory or a previous render is replaced: anything else in it would be lost.
     """
-    target = target.absolute()
+    targets = {target.absolute(): files for target, files in trees.items()}
+    for target in targets:
+        _check_replaceable(target)
+    staged: list[tuple[Path, Path]] = []
+    try:
+        with _interrupts_raise():
+            for target, files in targets.items():
+                staged.append((_stage(files, target), target))
+        with _interrupts_deferred():
+            for staging, target in staged:
+                _swap(staging, target)
+            for orphan in remove:
+                shutil.rmtree(orphan, ignore_errors=True)
+    except OSError as error:
+        raise OutputError(f"cannot write {error.filename or 'output'}: {error.strerror}") from error
+    finally:
+        for staging, _ in staged:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_tree(files: dict[str, str], target: Path) -> None:
+    """Replace one target with exactly `files` (see write_trees)."""
+    write_trees({target: files})
+
+
+def _check_replaceable(target: Path) -> None:
     if target.exists() and not is_rendered_tree(target):
         foreign = sorted(p.name for p in target.iterdir() if not _RENDERED_FILE.match(p.name))[:3] \
             if target.is_dir() else []
         detail = f" ({', '.join(foreign)}{', ...' if len(foreign) == 3 else ''})" if foreign else ""
         raise OutputError(f"{target} holds files leanvibe-stack did not write{detail}; "
                           "render into a new directory or one a previous render wrote")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    except OSError as error:
-        raise OutputError(f"cannot write {target}: {error.strerror}") from error
+
+
+def _stage(files: dict[str, str], target: Path) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         for name, content in files.items():
             (staging / name).write_text(content, encoding="utf-8")
-        _swap(staging, target)
-    except OSError as error:
-        raise OutputError(f"cannot write {target}: {error.strerror}") from error
-    finally:
+    except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return staging
 
 
 def _swap(staging: Path, target: Path) -> None:
@@ -100,6 +130,39 @@ def _swap(staging: Path, target: Path) -> None:
     os.rename(target, old)
     os.rename(staging, target)
     shutil.rmtree(old, ignore_errors=True)
+
+
+class Interrupted(OutputError):
+    """SIGTERM or SIGINT arrived while writing; the previous output was left as it was."""
+
+    exit_code = 128 + signal.SIGTERM
+
+
+@contextmanager
+def _interrupts_raise() -> Iterator[None]:
+    """Turn SIGTERM into an exception while staging, so the staging directories get cleaned up."""
+    def interrupted(signum: int, frame: object) -> None:
+        raise Interrupted(f"interrupted by {signal.Signals(signum).name}; previous output left untouched")
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, interrupted)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """Hold SIGTERM/SIGINT during the renames: a tree is never half swapped."""
+    held = {signal.SIGTERM, signal.SIGINT}
+    signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
 
 
 def drift(files: dict[str, str], target: Path) -> list[str]:
@@ -125,10 +188,3 @@ def orphan_trees(root: Path, targets: Iterable[Path]) -> list[Path]:
     if not root.is_dir():
         return []
     return sorted(p for p in root.iterdir() if p.absolute() not in current and is_rendered_tree(p))
-
-
-def remove_tree(directory: Path) -> None:
-    try:
-        shutil.rmtree(directory)
-    except OSError as error:
-        raise OutputError(f"cannot remove {directory}: {error.strerror}") from error

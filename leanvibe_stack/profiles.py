@@ -9,20 +9,26 @@ child changes one entry without copying the rest.
 
 from __future__ import annotations
 
+import difflib
+import re
+import types
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
+from leanvibe_stack.credentials import REFERENCE_HINT, looks_like
 from leanvibe_stack.errors import Location, Problem, ProfileError
 from leanvibe_stack.models.stack import Stack
 
 PACKAGE_PROFILES = Path(__file__).parent / "profiles"
 REPO_PROFILES = Path(__file__).parent.parent / "profiles"
 MAX_PROFILE_BYTES = 5_000_000
-MAX_NODES = 2_000_000  # bounds alias expansion ("billion laughs")
+MAX_NODES = 2_000_000  # bounds the work of one file
+MAX_ALIAS_EXPANSION = 100_000  # nodes copied through `*alias` references ("billion laughs")
 
 YamlPath = tuple[str | int, ...]
 # Keys whose values are file paths, resolved against the directory of the profile that set them.
@@ -81,20 +87,79 @@ def resolve_profile(spec: str, profiles_dir: Path | None = None) -> Path:
     return path
 
 
-def load_profile(spec: str, profiles_dir: Path | None = None) -> LoadedProfile:
-    """Load, merge and validate a profile."""
+def load_profile(spec: str, profiles_dir: Path | None = None, overrides: list[str] | None = None) -> LoadedProfile:
+    """Load, merge and validate a profile; `overrides` are `--set path=value` arguments, applied last."""
     path = resolve_profile(spec, profiles_dir)
     data, locations = _load_with_parents(path, chain=())
+    for argument in overrides or []:
+        data, locations = merge(data, locations, *parse_set(argument))
     data.pop("extends", None)
+    leaks = _credentials(data, (), locations)
+    if leaks:
+        raise ProfileError(leaks)
     if data.pop("abstract", False) is True:
         raise ProfileError([Problem(f"profile {spec!r} is abstract (a parent for others); render a profile "
                                     "that extends it", location=locations.get(("abstract",)))])
     try:
         stack = Stack.model_validate(data)
     except ValidationError as error:
-        raise ProfileError(_problems(error, locations, path)) from error
+        raise ProfileError(_problems(error, locations, path, data)) from error
     name = path.stem if path.suffix in (".yaml", ".yml") else spec
     return LoadedProfile(name=name, path=path, stack=stack, locations=locations)
+
+
+_SET_SEGMENT = re.compile(r'\[([^\]]+)\]|"([^"]+)"|([^.\["]+)')
+
+
+def parse_set(argument: str) -> tuple[dict[str, Any], dict[YamlPath, Location]]:
+    """`a.b[key.with.dots].c=value` as an override mapping; the value is YAML (`3`, `true`, `[a, b]`)."""
+    where = Location(Path(f"--set {argument}"), 0)
+    path_text, equals, value_text = argument.partition("=")
+    path = _set_path(path_text)
+    if not equals or path is None:
+        raise ProfileError([Problem("expected PATH=VALUE, e.g. prometheus.replicas=3 or "
+                                    "prometheus.rule_groups[leanvibe.enterprise.rules].interval=1m", location=where)])
+    try:
+        node = yaml.compose(value_text, Loader=_Loader) if value_text.strip() else None
+        value = _Builder(where.file).build(node, ()) if node is not None else ""
+    except (yaml.YAMLError, ProfileError) as error:
+        reason = getattr(error, "problem", None) or error
+        raise ProfileError([Problem(f"value is not valid YAML: {reason}", field=_dotted(path), location=where)]) \
+            from error
+    override: dict[str, Any] = {}
+    cursor = override
+    for key in path[:-1]:
+        cursor = cursor.setdefault(key, {})
+    cursor[path[-1]] = value
+    return override, {path[:end]: where for end in range(1, len(path) + 1)}
+
+
+def _set_path(text: str) -> tuple[str, ...] | None:
+    segments, position = [], 0
+    while position < len(text):
+        match = _SET_SEGMENT.match(text, position)
+        if match is None:
+            return None
+        segments.append(next(group for group in match.groups() if group is not None))
+        position = match.end()
+        if position < len(text) and text[position] == ".":
+            position += 1
+            if position == len(text):
+                return None
+    return tuple(segments) or None
+
+
+def _credentials(value: Any, path: YamlPath, locations: dict[YamlPath, Location]) -> list[Problem]:
+    """Literal credentials anywhere in the merged profile, each with where it was written."""
+    if isinstance(value, dict):
+        return [p for key, item in value.items() for p in _credentials(item, (*path, key), locations)]
+    if isinstance(value, list):
+        return [p for i, item in enumerate(value) for p in _credentials(item, (*path, i), locations)]
+    what = looks_like(value) if isinstance(value, str) else None
+    if what is None:
+        return []
+    return [Problem(f"looks like a {what}; credentials are never written into profiles: {REFERENCE_HINT}",
+                    field=_dotted(path), location=locations.get(path))]
 
 
 def _load_with_parents(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], dict[YamlPath, Location]]:
@@ -174,7 +239,9 @@ def load_yaml_file(path: Path) -> tuple[dict[str, Any], dict[YamlPath, Location]
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 0)
-        problem = Problem(f"invalid YAML: {error.problem}", location=Location(path, line, column))
+        source = text.splitlines()[line - 1] if 0 < line <= len(text.splitlines()) else ""
+        excerpt = f"\n    {source}\n    {' ' * max(column - 1, 0)}^" if source.strip() else ""
+        problem = Problem(f"invalid YAML: {error.problem}{excerpt}", location=Location(path, line, column))
         raise ProfileError([problem]) from error
     if node is None or not isinstance(node, yaml.MappingNode):
         raise ProfileError([Problem("a profile must be a YAML mapping of settings", location=Location(path, 1))])
@@ -202,17 +269,29 @@ class _Builder:
         self.locations: dict[YamlPath, Location] = {}
         self.constructor = yaml.SafeLoader("")
         self.nodes = 0
+        self.expanded = 0
+        self.sizes: dict[int, int] = {}
 
     def build(self, node: yaml.Node, path: YamlPath) -> Any:
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            raise ProfileError([Problem("too many YAML nodes (alias expansion?)", location=self._at(node))])
+            raise ProfileError([Problem(f"more than {MAX_NODES} YAML nodes", location=self._at(node))])
         self.locations.setdefault(path, self._at(node))
+        if not isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            return self.constructor.construct_object(node, deep=True)
+        # A collection met again is an alias: count what it copies before copying it.
+        if id(node) in self.sizes:
+            self.expanded += self.sizes[id(node)]
+            if self.expanded > MAX_ALIAS_EXPANSION:
+                raise ProfileError([Problem(f"aliases expand to more than {MAX_ALIAS_EXPANSION} YAML nodes "
+                                            "(an alias bomb?)", location=self._at(node))])
+        start = self.nodes
         if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, path)
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        return self.constructor.construct_object(node, deep=True)
+            value: Any = self._mapping(node, path)
+        else:
+            value = [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        self.sizes.setdefault(id(node), self.nodes - start)
+        return value
 
     def _mapping(self, node: yaml.MappingNode, path: YamlPath) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -249,21 +328,79 @@ def _matching_parents(data: Any, pattern: tuple[str | None, ...]) -> list[tuple[
     return [match for child in children for match in _matching_parents(child, rest)]
 
 
-def _problems(error: ValidationError, locations: dict[YamlPath, Location], path: Path) -> list[Problem]:
-    problems = []
+def _problems(error: ValidationError, locations: dict[YamlPath, Location], path: Path,
+              data: dict[str, Any]) -> list[Problem]:
+    problems: dict[tuple[Any, ...], Problem] = {}
     for item in error.errors(include_url=False):
-        loc = tuple(item["loc"])
-        problems.append(Problem(_message(item), field=_dotted(loc), location=_nearest(loc, locations, path)))
-    return problems
+        loc = _data_path(tuple(item["loc"]), data)
+        # A value that fits no member of a union yields one error per member: keep the first.
+        problems.setdefault(loc, Problem(_message(item, loc), field=_dotted(loc),
+                                         location=_nearest(loc, locations, path)))
+    # A union member that failed deeper explains more than the members that failed at the top.
+    kept = [p for loc, p in problems.items() if not any(other[: len(loc)] == loc and other != loc
+                                                        for other in problems)]
+    return sorted(kept, key=lambda p: (str(p.location.file), p.location.line) if p.location else ("", 0))
 
 
-def _message(item: Any) -> str:
+_UNION_TAG = re.compile(r"^[A-Z]\w*$|[\[('\"]")
+
+
+def _data_path(loc: tuple[Any, ...], data: Any) -> tuple[Any, ...]:
+    """The error's location as a path into the profile data, without pydantic's union-member tags."""
+    path: list[Any] = []
+    current = data
+    for part in loc:
+        if isinstance(current, dict) and part in current:
+            current = current[part]
+        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+            current = current[part]
+        elif isinstance(part, str) and _UNION_TAG.search(part):
+            continue
+        else:
+            current = None
+        path.append(part)
+    return tuple(path)
+
+
+def _message(item: Any, loc: tuple[Any, ...]) -> str:
     message = str(item["msg"]).removeprefix("Value error, ")
     if item["type"] == "extra_forbidden":
-        return "unknown setting"
-    if item["type"] != "missing" and not isinstance(item.get("input"), dict | list):
-        message += f" (got {item['input']!r})"
+        suggestion = _closest_field(loc)
+        return "unknown setting" + (f"; did you mean `{suggestion}`?" if suggestion else "")
+    given = item.get("input")
+    if item["type"] != "missing" and not isinstance(given, dict | list) and repr(given) not in message:
+        message += f" (got {given!r})"
     return message
+
+
+def _closest_field(loc: tuple[Any, ...]) -> str | None:
+    """The valid setting nearest to an unknown key, among the fields of the model that holds it."""
+    names = _field_names(Stack, loc[:-1])
+    matches = difflib.get_close_matches(str(loc[-1]), sorted(names), n=1, cutoff=0.6) if names else []
+    return matches[0] if matches else None
+
+
+def _field_names(annotation: Any, path: tuple[Any, ...]) -> set[str]:
+    """Field names (aliases) of the model reached by following `path` from `annotation`."""
+    models = [t for t in _members(annotation) if isinstance(t, type) and issubclass(t, BaseModel)]
+    if not path:
+        return {field.alias or name for model in models for name, field in model.model_fields.items()}
+    head, rest = path[0], path[1:]
+    for model in models:
+        for name, field in model.model_fields.items():
+            if head in (name, field.alias):
+                return _field_names(field.annotation, rest)
+    for container in _members(annotation):
+        args = typing.get_args(container)
+        if typing.get_origin(container) in (dict, list) and args:
+            return _field_names(args[-1], rest)
+    return set()
+
+
+def _members(annotation: Any) -> list[Any]:
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType, typing.Annotated):
+        return [m for arg in typing.get_args(annotation) for m in _members(arg)]
+    return [annotation]
 
 
 def _nearest(loc: tuple[Any, ...], locations: dict[YamlPath, Location], path: Path) -> Location:

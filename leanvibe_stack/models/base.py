@@ -9,9 +9,11 @@ so a bad value is reported against the profile line, not at apply time.
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from leanvibe_stack.credentials import REFERENCE_HINT
 
 # Prometheus-style duration as accepted by Prometheus, Alertmanager and Loki:
 # one or more number+unit pairs, largest unit first ("90d", "1h30m", "500ms").
@@ -64,3 +66,10 @@ class SecretRef(StrictModel):
 
     secret: DnsLabel = Field(description="Name of the Secret in the stack's namespace.")
     key: str = Field(description="Key inside the Secret.", pattern=r"^[-._a-zA-Z0-9]+$")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reference_not_value(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            raise ValueError(f"credentials are never written into profiles: {REFERENCE_HINT}")
+        return value

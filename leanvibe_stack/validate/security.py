@@ -8,27 +8,16 @@ not enforce `restricted`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
+from leanvibe_stack.credentials import SETTING_PATTERN, looks_like
 from leanvibe_stack.validate.bundle import Bundle, Pod
 from leanvibe_stack.validate.findings import Finding, ObjectRef, error
 
 EXCEPTION = "leanvibe.ai/pod-security-exception"
 ALLOWED_VOLUMES = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim",
                    "projected", "secret"}
-# Values that look like credentials; a false positive is cheaper than a leaked token.
-CREDENTIAL_PATTERNS = {
-    "Slack webhook URL": re.compile(r"hooks\.slack\.com/services/\S+"),
-    "Slack token": re.compile(r"\bxox[abposr]-[0-9A-Za-z-]{10,}"),
-    "private key": re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
-    "AWS access key id": re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"),
-    "URL with embedded credentials": re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@"),
-    "password or key value": re.compile(
-        r"(?im)^\s*[\w.-]*(password|passwd|secret|api_?key|token|routing_key|service_key)\s*:\s*"
-        r"(?!\s*$)(?!.*_file\b)['\"]?(?!<)[^\s'\"#]{6,}"),
-}
 PLACEHOLDER = "${"
 
 
@@ -135,7 +124,7 @@ def _scan(ref: ObjectRef, path: str, text: str) -> Iterator[Finding]:
         yield error("security.placeholder", ref, path,
                     f"`${{...}}` placeholder is never expanded here and would ship literally: {line[:80]!r}; "
                     "reference a Secret instead")
-    for what, pattern in CREDENTIAL_PATTERNS.items():
-        if pattern.search(text):
-            yield error("security.credential", ref, path,
-                        f"looks like a {what}: credentials belong in a Secret referenced from the profile")
+    what = looks_like(text) or ("password or key value" if SETTING_PATTERN.search(text) else None)
+    if what:
+        yield error("security.credential", ref, path,
+                    f"looks like a {what}: credentials belong in a Secret referenced from the profile")
