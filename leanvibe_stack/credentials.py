@@ -14,8 +14,8 @@ VALUE_PATTERNS = {
 }
 # In config text: a password/key/token setting with a literal value (not a `*_file` path).
 SETTING_PATTERN = re.compile(
-    r"(?im)^\s*[\w.-]*(password|passwd|secret|api_?key|token|routing_key|service_key)\s*:\s*"
-    r"(?!\s*$)(?!.*_file\b)['\"]?(?!<)[^\s'\"#]{6,}"
+    r"(?im)^\s*[\w.-]*(password|passwd|secret|api_?key|access_?key(_id)?|token|routing_key|service_key)"
+    r"\s*:\s*(?!\s*$)['\"]?(?![<$/])[^\s'\"#]+"
 )
 REFERENCE_HINT = "reference a Secret instead: `{secret: <name>, key: <key>}` (README: \"Secrets the stack reads\")"
 

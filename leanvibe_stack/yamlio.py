@@ -12,12 +12,12 @@ from typing import Any
 import yaml
 from yaml import YAMLError
 
-__all__ = ["YAMLError", "dump", "load", "load_all"]
+__all__ = ["FastLoader", "YAMLError", "dump", "load", "load_all"]
 
 try:  # libyaml only speeds up parsing; parsed values are identical either way
-    _FastLoader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
+    FastLoader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-    _FastLoader = yaml.SafeLoader
+    FastLoader = yaml.SafeLoader
 
 
 class _Dumper(yaml.SafeDumper):
@@ -40,9 +40,9 @@ def dump(data: Any) -> str:
 
 def load(text: str) -> Any:
     """Parse one YAML document."""
-    return yaml.load(text, Loader=_FastLoader)
+    return yaml.load(text, Loader=FastLoader)
 
 
 def load_all(text: str) -> list[Any]:
     """Parse a multi-document stream, skipping empty documents."""
-    return [doc for doc in yaml.load_all(text, Loader=_FastLoader) if doc is not None]
+    return [doc for doc in yaml.load_all(text, Loader=FastLoader) if doc is not None]

@@ -83,9 +83,9 @@ AT_LEAST = {"url.unresolved": 4, "security.pss": 5, "security.credential": 2}
 INVALID_INPUTS = {
     "not-yaml.yaml": True,
     "tab-indented.yaml": True,
-    # BUG: .json files are read with the YAML parser, which takes `{"kind": }` as {"kind": null} (exit 1).
+    # A .json file is parsed as JSON: YAML would read `{"kind": }` as {"kind": null}.
     "not-json.json": True,
-    # BUG: duplicate keys are accepted (the last wins) where kubectl refuses the file (exit 0).
+    # Duplicate keys are refused, as kubectl does (last-wins would hide the first value).
     "duplicate-key.yaml": True,
     "scalar-document.yaml": False,
     "list-document.yaml": False,

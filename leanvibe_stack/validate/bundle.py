@@ -20,7 +20,7 @@ from leanvibe_stack import yamlio
 from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.validate.findings import ObjectRef
 
-WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "Pod")
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod")
 # Which program a container runs, told by the last part of its image repository.
 PROGRAMS = ("prometheus", "alertmanager", "loki", "promtail", "grafana")
 GRAFANA_DATASOURCES = "/etc/grafana/provisioning/datasources/"
@@ -34,6 +34,7 @@ class Pod:
     spec: dict[str, Any]
     labels: dict[str, str]
     path: str  # JSON path of the pod spec inside the owner
+    annotations: dict[str, str] = field(default_factory=dict)
 
     @property
     def ref(self) -> ObjectRef:
@@ -105,12 +106,17 @@ class Bundle:
         pods = []
         for manifest in self.of_kind(*WORKLOAD_KINDS):
             if manifest.kind == "Pod":
-                meta = manifest.obj.get("metadata") or {}
-                pods.append(Pod(manifest, manifest.obj.get("spec") or {}, meta.get("labels") or {}, "spec"))
+                meta = as_dict(manifest.obj.get("metadata"))
+                pods.append(Pod(manifest, as_dict(manifest.obj.get("spec")), as_dict(meta.get("labels")), "spec",
+                                as_dict(meta.get("annotations"))))
                 continue
-            template = (manifest.obj.get("spec") or {}).get("template") or {}
-            labels = (template.get("metadata") or {}).get("labels") or {}
-            pods.append(Pod(manifest, template.get("spec") or {}, labels, "spec.template.spec"))
+            spec, path = manifest.obj.get("spec") or {}, "spec"
+            if manifest.kind == "CronJob":
+                spec, path = (spec.get("jobTemplate") or {}).get("spec") or {}, "spec.jobTemplate.spec"
+            template = as_dict(spec.get("template"))
+            meta = as_dict(template.get("metadata"))
+            pods.append(Pod(manifest, as_dict(template.get("spec")), as_dict(meta.get("labels")),
+                            f"{path}.template.spec", as_dict(meta.get("annotations"))))
         return pods
 
     def mounted_files(self, pod: Pod, container: dict[str, Any]) -> list[MountedFile]:
@@ -135,6 +141,11 @@ class Bundle:
         return [f for f in self.mounted_files(pod, container) if fnmatch.fnmatchcase(f.path, pattern)
                 and posixpath.dirname(f.path) == posixpath.dirname(pattern)]
 
+    def config_glob(self, config: ConfigFile, pattern: str) -> list[MountedFile]:
+        """Files a glob in a config file matches; relative globs start at the config file's directory."""
+        absolute = posixpath.normpath(posixpath.join(posixpath.dirname(config.file.path), pattern))
+        return self.files_matching(config.pod, config.container, absolute)
+
     @cached_property
     def configs(self) -> list[ConfigFile]:
         """The main config file of every container whose program we know and whose flag names one."""
@@ -142,7 +153,7 @@ class Bundle:
         for pod in self.pods:
             for path, container in pod.containers():
                 program = program_of(container)
-                flag_value = _config_flag(container)
+                flag_value = config_flag(container)
                 if program is None or flag_value is None:
                     continue
                 for mounted in self.mounted_files(pod, container):
@@ -153,7 +164,7 @@ class Bundle:
         return found
 
     def config(self, program: str) -> ConfigFile | None:
-        """The first config file of a program (replicas of one workload share it)."""
+        """The first parsed config file of a program (replicas of one workload share it)."""
         return next((c for c in self.configs if c.program == program and isinstance(c.data, dict)), None)
 
 
@@ -163,8 +174,8 @@ class Bundle:
         if config is None:
             return []
         found = []
-        for pattern in config.data.get("rule_files") or []:
-            for mounted in self.files_matching(config.pod, config.container, str(pattern)):
+        for pattern in as_list(config.data.get("rule_files")):
+            for mounted in self.config_glob(config, str(pattern)):
                 text = mounted.text()
                 found.append((mounted, _parse(text) if text is not None else None))
         return found
@@ -174,8 +185,8 @@ class Bundle:
         rules = []
         for mounted, data in self.rule_files():
             groups = data.get("groups") if isinstance(data, dict) else None
-            for g, group in enumerate(groups or []):
-                for r, rule in enumerate(group.get("rules") or []):
+            for g, group in enumerate(dicts(groups)):
+                for r, rule in enumerate(as_list(group.get("rules"))):
                     if isinstance(rule, dict) and "alert" in rule:
                         rules.append(AlertRule(mounted, f"{mounted.key}:groups[{g}].rules[{r}]", rule))
         return rules
@@ -233,12 +244,32 @@ def program_of(container: dict[str, Any]) -> str | None:
     return name if name in PROGRAMS else None
 
 
-def _config_flag(container: dict[str, Any]) -> str | None:
-    for arg in [*(container.get("command") or []), *(container.get("args") or [])]:
-        for flag in ("--config.file=", "-config.file="):
-            if str(arg).startswith(flag):
-                return str(arg)[len(flag):]
+CONFIG_FLAGS = ("--config.file", "-config.file")
+
+
+def config_flag(container: dict[str, Any]) -> str | None:
+    """The config file a container's command line names (`--config.file=X` or `--config.file X`)."""
+    words = [str(word) for word in [*(container.get("command") or []), *(container.get("args") or [])]]
+    for i, word in enumerate(words):
+        name, equals, value = word.partition("=")
+        if name in CONFIG_FLAGS:
+            return value if equals else (words[i + 1] if i + 1 < len(words) else None)
     return None
+
+
+def as_list(value: Any) -> list[Any]:
+    """A config value that should be a list; anything else reads as empty (the schema/tools report it)."""
+    return value if isinstance(value, list) else []
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    """A config value that should be a mapping; anything else reads as empty."""
+    return value if isinstance(value, dict) else {}
+
+
+def dicts(value: Any) -> list[dict[str, Any]]:
+    """The mapping items of a list that should hold mappings."""
+    return [item for item in as_list(value) if isinstance(item, dict)]
 
 
 Items = list[tuple[str, str]] | None  # (key, relative path); None: every key of the object

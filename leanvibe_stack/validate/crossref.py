@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from leanvibe_stack.manifest import Manifest
-from leanvibe_stack.validate.bundle import Bundle, ConfigFile, Pod
+from leanvibe_stack.validate.bundle import Bundle, ConfigFile, Pod, as_dict, as_list, config_flag, dicts
 from leanvibe_stack.validate.findings import Finding, ObjectRef, error
 
 # Declared on a workload: Secrets/ConfigMaps the operator creates outside the stack.
@@ -24,7 +24,7 @@ SERVICE_ACCOUNT_DEFAULT = "default"
 
 def check(bundle: Bundle) -> list[Finding]:
     findings: list[Finding] = []
-    for run in (_selectors, _services, _probes, _references, _config_mounts, _urls, _bindings):
+    for run in (_selectors, _services, _probes, _references, _config_mounts, _urls, _bindings, _dashboards):
         findings.extend(run(bundle))
     return findings
 
@@ -82,15 +82,18 @@ def _opens(pod: Pod, target: Any) -> bool:
 def _probes(bundle: Bundle) -> Iterator[Finding]:
     for pod in bundle.pods:
         for path, container in pod.containers():
-            names = {p.get("name") for p in container.get("ports") or []}
+            ports = dicts(container.get("ports"))
+            names = {p.get("name") for p in ports if p.get("name")}
+            numbers = {p.get("containerPort") for p in ports}
             for probe_name in ("livenessProbe", "readinessProbe", "startupProbe"):
-                probe = container.get(probe_name) or {}
+                probe = as_dict(container.get(probe_name))
                 for handler in ("httpGet", "tcpSocket", "grpc"):
-                    port = (probe.get(handler) or {}).get("port")
-                    if isinstance(port, str) and port not in names:
-                        yield error("probe.port", pod.ref, f"{path}.{probe_name}.{handler}.port",
-                                    f"probe port {port!r} is not a named port of container "
-                                    f"{container.get('name')!r} (named ports: {sorted(n for n in names if n)})")
+                    port = as_dict(probe.get(handler)).get("port")
+                    if port is None or port in (names if isinstance(port, str) else numbers):
+                        continue
+                    yield error("probe.port", pod.ref, f"{path}.{probe_name}.{handler}.port",
+                                f"probe port {port!r} is not a port of container {container.get('name')!r} "
+                                f"(ports: {sorted(map(str, names | numbers))}); the probe would always fail")
 
 
 # --- objects a pod refers to ----------------------------------------------------------------------
@@ -148,10 +151,15 @@ def _volume_refs(bundle: Bundle, pod: Pod) -> Iterator[Finding]:
 
 def _env_refs(bundle: Bundle, pod: Pod) -> Iterator[Finding]:
     for path, container in pod.containers():
-        for i, env in enumerate(container.get("env") or []):
-            source = env.get("valueFrom") or {}
+        for i, source in enumerate(dicts(container.get("envFrom"))):
+            for kind, key in (("ConfigMap", "configMapRef"), ("Secret", "secretRef")):
+                ref = as_dict(source.get(key))
+                if ref and not ref.get("optional") and _missing(bundle, pod, kind, ref.get("name", "")):
+                    yield _ref_finding(kind, pod, f"{path}.envFrom[{i}].{key}.name", ref.get("name", ""))
+        for i, env in enumerate(dicts(container.get("env"))):
+            value_from = as_dict(env.get("valueFrom"))
             for kind, key in (("ConfigMap", "configMapKeyRef"), ("Secret", "secretKeyRef")):
-                ref = source.get(key)
+                ref = as_dict(value_from.get(key))
                 if ref and not ref.get("optional") and _missing(bundle, pod, kind, ref.get("name", "")):
                     yield _ref_finding(kind, pod, f"{path}.env[{i}].valueFrom.{key}.name", ref.get("name", ""))
 
@@ -186,11 +194,16 @@ def _backed_by_object(bundle: Bundle, pod: Pod, volume_name: Any) -> bool:
 def _config_mounts(bundle: Bundle) -> Iterator[Finding]:
     for pod in bundle.pods:
         for path, container in pod.containers():
-            flag = _config_flag(container)
+            flag = config_flag(container)
             if flag and not any(f.path == flag for f in bundle.mounted_files(pod, container)):
                 yield error("mount.config-file", pod.ref, f"{path}.args",
                             f"config file {flag} is not a mounted ConfigMap/Secret key of container "
                             f"{container.get('name')!r}")
+    for config in bundle.configs:
+        if not isinstance(config.data, dict):
+            yield error("config.invalid", config.holder, f"data.{config.file.key}",
+                        f"{config.file.path} is not a YAML mapping, so {config.program} would refuse to start "
+                        "(an unquoted `{{ }}` or `: ` in a value is the usual cause)")
     prometheus = bundle.config("prometheus")
     if prometheus:
         yield from _globs(bundle, prometheus, "rule_files", "mount.rule-files", "rule files")
@@ -199,18 +212,10 @@ def _config_mounts(bundle: Bundle) -> Iterator[Finding]:
         yield from _globs(bundle, alertmanager, "templates", "mount.templates", "notification templates")
 
 
-def _config_flag(container: dict[str, Any]) -> str | None:
-    for arg in [*(container.get("command") or []), *(container.get("args") or [])]:
-        for flag in ("--config.file=", "-config.file="):
-            if str(arg).startswith(flag):
-                return str(arg)[len(flag):]
-    return None
-
-
 def _globs(bundle: Bundle, config: ConfigFile, key: str, check: str, what: str) -> Iterator[Finding]:
     mounted_dirs = sorted({posixpath.dirname(f.path) for f in bundle.mounted_files(config.pod, config.container)})
-    for i, pattern in enumerate(config.data.get(key) or []):
-        if not bundle.files_matching(config.pod, config.container, str(pattern)):
+    for i, pattern in enumerate(as_list(config.data.get(key))):
+        if not bundle.config_glob(config, str(pattern)):
             yield error(check, config.holder, f"{config.file.key}:{key}[{i}]",
                         f"{pattern!r} matches no file mounted in {config.pod.ref}; {what} would silently not "
                         f"load (mounted directories: {', '.join(mounted_dirs)})")
@@ -226,8 +231,21 @@ class _Endpoint:
     where: str
 
 
+PEER_FLAGS = ("--cluster.peer",)  # host:port flags whose host must be a rendered Service (or its pods)
+
+
 def _urls(bundle: Bundle) -> Iterator[Finding]:
+    for pod in bundle.pods:
+        for path, container in pod.containers():
+            for i, arg in enumerate(as_list(container.get("args"))):
+                name, _, value = str(arg).partition("=")
+                endpoint = _from_target(value, name) if name in PEER_FLAGS else None
+                problem = _resolve(bundle, endpoint, pod.namespace) if endpoint else None
+                if problem:
+                    yield error("url.unresolved", pod.ref, f"{path}.args[{i}]", problem)
     for config in bundle.configs:
+        if not isinstance(config.data, dict):
+            continue
         for endpoint in _endpoints(config):
             problem = _resolve(bundle, endpoint, config.pod.namespace)
             if problem:
@@ -235,7 +253,7 @@ def _urls(bundle: Bundle) -> Iterator[Finding]:
     for mounted, data in bundle.grafana_datasources():
         holder = ObjectRef.of(mounted.source) if mounted.source else None
         namespace = mounted.source.namespace if mounted.source else ""
-        for i, datasource in enumerate((data or {}).get("datasources") or []):
+        for i, datasource in enumerate(dicts(as_dict(data).get("datasources"))):
             url = _from_url(str(datasource.get("url", "")), f"datasources[{i}].url")
             problem = _resolve(bundle, url, namespace) if url else None
             if problem:
@@ -258,29 +276,29 @@ def _from_target(target: str, where: str) -> _Endpoint | None:
 def _endpoints(config: ConfigFile) -> Iterator[_Endpoint]:
     data = config.data
     if config.program == "prometheus":
-        for i, am in enumerate((data.get("alerting") or {}).get("alertmanagers") or []):
+        for i, am in enumerate(dicts(as_dict(data.get("alerting")).get("alertmanagers"))):
             where = f"alerting.alertmanagers[{i}]"
-            for j, static in enumerate(am.get("static_configs") or []):
-                for k, target in enumerate(static.get("targets") or []):
+            for j, static in enumerate(dicts(am.get("static_configs"))):
+                for k, target in enumerate(as_list(static.get("targets"))):
                     endpoint = _from_target(str(target), f"{where}.static_configs[{j}].targets[{k}]")
                     if endpoint:
                         yield endpoint
-            for j, dns in enumerate(am.get("dns_sd_configs") or []):
-                for k, name in enumerate(dns.get("names") or []):
+            for j, dns in enumerate(dicts(am.get("dns_sd_configs"))):
+                for k, name in enumerate(as_list(dns.get("names"))):
                     yield _Endpoint(str(name), dns.get("port"), f"{where}.dns_sd_configs[{j}].names[{k}]")
-        for i, job in enumerate(data.get("scrape_configs") or []):
-            for j, static in enumerate(job.get("static_configs") or []):
-                for k, target in enumerate(static.get("targets") or []):
+        for i, job in enumerate(dicts(data.get("scrape_configs"))):
+            for j, static in enumerate(dicts(job.get("static_configs"))):
+                for k, target in enumerate(as_list(static.get("targets"))):
                     endpoint = _from_target(str(target), f"scrape_configs[{i}].static_configs[{j}].targets[{k}]")
                     if endpoint and endpoint.host != "localhost":
                         yield endpoint
     elif config.program == "promtail":
-        for i, client in enumerate(data.get("clients") or []):
+        for i, client in enumerate(dicts(data.get("clients"))):
             endpoint = _from_url(str(client.get("url", "")), f"clients[{i}].url")
             if endpoint:
                 yield endpoint
     elif config.program == "loki":
-        ruler = data.get("ruler") or {}
+        ruler = as_dict(data.get("ruler"))
         for i, url in enumerate(str(ruler.get("alertmanager_url", "")).split(",")):
             endpoint = _from_url(url.strip(), f"ruler.alertmanager_url[{i}]")
             if endpoint:
@@ -334,3 +352,19 @@ def _bindings(bundle: Bundle) -> Iterator[Finding]:
             if not bundle.get("ServiceAccount", namespace, str(subject.get("name"))):
                 yield error("binding.subject", ref, f"subjects[{i}]",
                             f"ServiceAccount {subject.get('name')!r} is not rendered in namespace {namespace!r}")
+
+
+# --- dashboards -----------------------------------------------------------------------------------------
+
+
+def _dashboards(bundle: Bundle) -> Iterator[Finding]:
+    for config_map, key, model in bundle.dashboards():
+        problem = None
+        if not isinstance(model, dict):
+            problem = "is not a JSON object (Grafana skips the file)"
+        elif "dashboard" in model and "panels" not in model:
+            problem = 'is wrapped in {"dashboard": ...}: file provisioning needs the bare dashboard model'
+        elif not model.get("title") or not model.get("uid"):
+            problem = "needs a `title` and a stable `uid` (links and alerts point at the uid)"
+        if problem:
+            yield error("dashboard.invalid", ObjectRef.of(config_map), f"data.{key}", f"{key} {problem}")

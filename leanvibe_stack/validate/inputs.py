@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from leanvibe_stack import yamlio
 from leanvibe_stack.errors import InputError
@@ -42,13 +45,39 @@ def _read(path: Path) -> str:
         raise InputError(f"{path}: cannot read: {error}") from error
 
 
+_LoaderBase: Any = yamlio.FastLoader
+
+
+class _StrictLoader(_LoaderBase):  # type: ignore[misc]
+    """Rejects duplicate keys, as kubectl does (a silent last-wins hides the first value)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        return mapping
+
+
 def _parse(text: str, source: str) -> list[Manifest]:
+    if source.endswith(".json"):
+        try:
+            return _manifests([json.loads(text)], source)
+        except json.JSONDecodeError as error:
+            raise InputError(f"{source}:{error.lineno}:{error.colno}: not valid JSON: {error.msg}") from error
     try:
-        documents = yamlio.load_all(text)
+        documents = [d for d in yaml.load_all(text, Loader=_StrictLoader) if d is not None]
     except yamlio.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-        raise InputError(f"{where}: not valid YAML or JSON: {getattr(error, 'problem', error)}") from error
+        raise InputError(f"{where}: not valid YAML: {getattr(error, 'problem', error)}") from error
+    return _manifests(documents, source)
+
+
+def _manifests(documents: list[Any], source: str) -> list[Manifest]:
     manifests = []
     for index, document in enumerate(documents):
         for obj in _objects(document, source, index):

@@ -19,6 +19,12 @@ EXCEPTION = "leanvibe.ai/pod-security-exception"
 ALLOWED_VOLUMES = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim",
                    "projected", "secret"}
 PLACEHOLDER = "${"
+# Namespaced sysctls the restricted (and baseline) standard allows.
+SAFE_SYSCTLS = {"kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.ip_unprivileged_port_start",
+                "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range", "net.ipv4.ip_local_reserved_ports",
+                "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl",
+                "net.ipv4.tcp_keepalive_probes"}
+APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/"
 
 
 def check(bundle: Bundle) -> list[Finding]:
@@ -60,6 +66,13 @@ def _restricted(pod: Pod) -> Iterator[Finding]:
     pod_context = spec.get("securityContext") or {}
     for control in _context_controls(pod_context, f"{path}.securityContext"):
         yield _violation(pod, *control)
+    for i, sysctl in enumerate(pod_context.get("sysctls") or []):
+        if isinstance(sysctl, dict) and sysctl.get("name") not in SAFE_SYSCTLS:
+            yield _violation(pod, f"{path}.securityContext.sysctls[{i}]", "sysctls",
+                             f"{sysctl.get('name')} is not one of the safe, namespaced sysctls")
+    for key, value in pod.annotations.items():
+        if key.startswith(APPARMOR_ANNOTATION) and value != "runtime/default" and not value.startswith("localhost/"):
+            yield _violation(pod, f"metadata.annotations[{key}]", "AppArmor", f"profile {value!r} is not allowed")
     for cpath, container in pod.containers():
         context = container.get("securityContext") or {}
         yield from (_violation(pod, *c) for c in _container_controls(pod_context, context, f"{cpath}.securityContext"))
@@ -69,6 +82,8 @@ def _restricted(pod: Pod) -> Iterator[Finding]:
 
 
 def _context_controls(context: dict[str, Any], path: str) -> Iterator[tuple[str, str, str]]:
+    if (context.get("appArmorProfile") or {}).get("type") == "Unconfined":
+        yield f"{path}.appArmorProfile", "AppArmor", "an Unconfined profile is not allowed"
     if context.get("runAsUser") == 0:
         yield f"{path}.runAsUser", "running as non-root user", "runAsUser must not be 0"
     if (context.get("seLinuxOptions") or {}).get("type") not in (None, "", "container_t", "container_init_t",

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from leanvibe_stack.validate.bundle import Bundle
+from leanvibe_stack.validate.bundle import Bundle, as_dict, as_list
 from leanvibe_stack.validate.findings import Finding, ObjectRef, error
 
 GO_BUILTINS = {"and", "or", "not", "len", "index", "print", "printf", "println", "eq", "ne", "lt", "le", "gt",
@@ -64,7 +64,7 @@ def check(bundle: Bundle) -> list[Finding]:
 def _alert_rules(bundle: Bundle) -> Iterator[Finding]:
     for rule in bundle.alert_rules():
         for section in ("labels", "annotations"):
-            for key, value in (rule.rule.get(section) or {}).items():
+            for key, value in as_dict(rule.rule.get(section)).items():
                 for problem in problems(str(value), PROMETHEUS_FUNCTIONS):
                     yield error("rules.template", rule.holder, f"{rule.path}.{section}.{key}",
                                 f"alert {rule.name}: {problem}")
@@ -75,14 +75,14 @@ def _alertmanager(bundle: Bundle) -> Iterator[Finding]:
     if config is None:
         return
     defined: set[str] = set()
-    for pattern in config.data.get("templates") or []:
-        for mounted in bundle.files_matching(config.pod, config.container, str(pattern)):
+    for pattern in as_list(config.data.get("templates")):
+        for mounted in bundle.config_glob(config, str(pattern)):
             text = mounted.text() or ""
             defined.update(_DEFINE.findall(text))
             holder = ObjectRef.of(mounted.source) if mounted.source else None
             for problem in problems(text, ALERTMANAGER_FUNCTIONS):
                 yield error("alertmanager.template", holder, f"data.{mounted.key}", problem)
-    for path, text in _strings(config.data.get("receivers") or [], "receivers"):
+    for path, text in _strings(as_list(config.data.get("receivers")), "receivers"):
         where = f"{config.file.key}:{path}"
         for problem in problems(text, ALERTMANAGER_FUNCTIONS):
             yield error("alertmanager.template", config.holder, where, problem)

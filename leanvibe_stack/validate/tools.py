@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from leanvibe_stack import yamlio
-from leanvibe_stack.validate.bundle import Bundle
+from leanvibe_stack.validate.bundle import Bundle, as_list
 from leanvibe_stack.validate.findings import Finding, error, warning
 
 TIMEOUT_SECONDS = 300
@@ -101,24 +101,28 @@ def _promtool_tests(bundle: Bundle, work: Path, rule_tests: list[Path]) -> ToolR
 
 
 def _amtool(bundle: Bundle, work: Path) -> ToolRun | None:
-    config = bundle.config("alertmanager")
+    # Any alertmanager config, parsed or not: amtool's verdict on a file we cannot parse matters most.
+    config = next((c for c in bundle.configs if c.program == "alertmanager"), None)
     if config is None:
         return None
     amtool = _tool("amtool")
     if amtool is None:
         return ToolRun("amtool", "not run", "amtool is not installed (Debian: prometheus-alertmanager)")
-    data = dict(config.data)
-    templates = work / "templates"
-    templates.mkdir()
-    globs = []
-    for pattern in data.get("templates") or []:
-        for mounted in bundle.files_matching(config.pod, config.container, str(pattern)):
-            (templates / Path(mounted.path).name).write_text(mounted.text() or "", encoding="utf-8")
-        globs.append(str(templates / Path(str(pattern)).name))
-    if globs:
-        data["templates"] = globs
     path = work / "alertmanager.yml"
-    path.write_text(yamlio.dump(data), encoding="utf-8")
+    if isinstance(config.data, dict):
+        data = dict(config.data)
+        templates = work / "templates"
+        templates.mkdir()
+        globs = []
+        for pattern in as_list(data.get("templates")):
+            for mounted in bundle.config_glob(config, str(pattern)):
+                (templates / Path(mounted.path).name).write_text(mounted.text() or "", encoding="utf-8")
+            globs.append(str(templates / Path(str(pattern)).name))
+        if globs:
+            data["templates"] = globs
+        path.write_text(yamlio.dump(data), encoding="utf-8")
+    else:
+        path.write_text(config.file.text() or "", encoding="utf-8")
     result = _run(amtool, "check-config", str(path))
     if result.returncode != 0:
         return ToolRun("amtool", "failed", f"amtool check-config: {_tail(result)}")
