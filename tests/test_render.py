@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from leanvibe_stack import output
+from leanvibe_stack import output, yamlio
 from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.profiles import LoadedProfile, load_profile
 from leanvibe_stack.render import render_stack
@@ -730,3 +730,13 @@ def test_tree_numbers_files_in_install_order_and_lists_them_in_kustomization(pro
     assert in_file_order == in_stream_order
     for name, obj in zip(sorted(names), in_file_order, strict=True):
         assert name.endswith(f"-{obj['kind'].lower()}-{obj['metadata']['name']}.yaml")
+
+
+@pytest.mark.parametrize("profile", ["production", "staging", "development"])
+def test_libyaml_and_pure_python_emitters_write_the_same_bytes(
+    profile: str, loaded: dict[str, LoadedProfile], rendered: dict[str, list[Manifest]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Output must not depend on whether this machine's PyYAML has libyaml: embedded configs included.
+    monkeypatch.setattr(yamlio, "FAST_DUMPER", yamlio.PURE_DUMPER)
+    pure = render_stack(loaded[profile].stack, profile)
+    assert output.stream(pure) == output.stream(rendered[profile])
