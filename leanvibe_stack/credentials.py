@@ -23,3 +23,8 @@ REFERENCE_HINT = "reference a Secret instead: `{secret: <name>, key: <key>}` (RE
 def looks_like(value: str) -> str | None:
     """What kind of credential a value looks like, or None."""
     return next((what for what, pattern in VALUE_PATTERNS.items() if pattern.search(value)), None)
+
+
+def article(what: str) -> str:
+    """`a Slack token`, `an AWS access key id`."""
+    return f"{'an' if what[0].lower() in 'aeiou' else 'a'} {what}"

@@ -20,7 +20,7 @@ class LeanvibeError(Exception):
 class Location:
     """Where in a profile file a value came from."""
 
-    file: Path
+    file: Path | str  # a str names something that is not a file, e.g. a `--set` argument
     line: int
     column: int = 0
 

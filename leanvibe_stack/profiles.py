@@ -20,8 +20,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from leanvibe_stack.credentials import REFERENCE_HINT, looks_like
+from leanvibe_stack.credentials import REFERENCE_HINT, article, looks_like
 from leanvibe_stack.errors import Location, Problem, ProfileError
+from leanvibe_stack.models.base import split_at
 from leanvibe_stack.models.stack import Stack
 
 PACKAGE_PROFILES = Path(__file__).parent / "profiles"
@@ -29,6 +30,8 @@ REPO_PROFILES = Path(__file__).parent.parent / "profiles"
 MAX_PROFILE_BYTES = 5_000_000
 MAX_NODES = 2_000_000  # bounds the work of one file
 MAX_ALIAS_EXPANSION = 100_000  # nodes copied through `*alias` references ("billion laughs")
+MAX_DEPTH = 64  # deeper nesting (or an alias that contains itself) is not a profile
+_COLLECTION_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 
 YamlPath = tuple[str | int, ...]
 # Keys whose values are file paths, resolved against the directory of the profile that set them.
@@ -113,7 +116,7 @@ _SET_SEGMENT = re.compile(r'\[([^\]]+)\]|"([^"]+)"|([^.\["]+)')
 
 def parse_set(argument: str) -> tuple[dict[str, Any], dict[YamlPath, Location]]:
     """`a.b[key.with.dots].c=value` as an override mapping; the value is YAML (`3`, `true`, `[a, b]`)."""
-    where = Location(Path(f"--set {argument}"), 0)
+    where = Location(f"--set {argument}", 0)
     path_text, equals, value_text = argument.partition("=")
     path = _set_path(path_text)
     if not equals or path is None:
@@ -121,7 +124,7 @@ def parse_set(argument: str) -> tuple[dict[str, Any], dict[YamlPath, Location]]:
                                     "prometheus.rule_groups[leanvibe.enterprise.rules].interval=1m", location=where)])
     try:
         node = yaml.compose(value_text, Loader=_Loader) if value_text.strip() else None
-        value = _Builder(where.file).build(node, ()) if node is not None else ""
+        value = _Builder(Path("--set")).build(node, ()) if node is not None else ""
     except (yaml.YAMLError, ProfileError) as error:
         reason = getattr(error, "problem", None) or error
         raise ProfileError([Problem(f"value is not valid YAML: {reason}", field=_dotted(path), location=where)]) \
@@ -158,7 +161,7 @@ def _credentials(value: Any, path: YamlPath, locations: dict[YamlPath, Location]
     what = looks_like(value) if isinstance(value, str) else None
     if what is None:
         return []
-    return [Problem(f"looks like a {what}; credentials are never written into profiles: {REFERENCE_HINT}",
+    return [Problem(f"looks like {article(what)}; credentials are never written into profiles: {REFERENCE_HINT}",
                     field=_dotted(path), location=locations.get(path))]
 
 
@@ -178,6 +181,9 @@ def _load_with_parents(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, A
         raise ProfileError(
             [Problem(f"parent profile {parent!r} not found at {parent_path}", "extends", locations[("extends",)])]
         )
+    if parent_path.resolve() in (*chain, resolved):
+        cycle = " -> ".join(str(p) for p in (*chain, resolved, parent_path.resolve()))
+        raise ProfileError([Problem(f"`extends` cycle: {cycle}", "extends", locations[("extends",)])])
     base, base_locations = _load_with_parents(parent_path, (*chain, resolved))
     base.pop("abstract", None)  # being a parent-only profile is not inherited
     return merge(base, base_locations, data, locations)
@@ -232,23 +238,52 @@ def load_yaml_file(path: Path) -> tuple[dict[str, Any], dict[YamlPath, Location]
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
         raise ProfileError([Problem(f"not UTF-8 text ({error.reason} at byte {error.start})",
-                                    location=Location(path, 1))]) from error
+                                    location=Location(path, line))]) from error
     try:
         node = yaml.compose(text, Loader=_Loader)
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 0)
-        source = text.splitlines()[line - 1] if 0 < line <= len(text.splitlines()) else ""
-        excerpt = f"\n    {source}\n    {' ' * max(column - 1, 0)}^" if source.strip() else ""
-        problem = Problem(f"invalid YAML: {error.problem}{excerpt}", location=Location(path, line, column))
-        raise ProfileError([problem]) from error
-    if node is None or not isinstance(node, yaml.MappingNode):
-        raise ProfileError([Problem("a profile must be a YAML mapping of settings", location=Location(path, 1))])
-    builder = _Builder(path)
-    data = builder.build(node, ())
+        if node is None or not isinstance(node, yaml.MappingNode):
+            raise ProfileError([Problem("a profile must be a YAML mapping of settings",
+                                        location=Location(path, 1))])
+        builder = _Builder(path)
+        data = builder.build(node, ())
+    except yaml.YAMLError as error:
+        raise ProfileError([_yaml_problem(error, text, path)]) from error
+    except RecursionError as error:  # the parser itself recurses per nesting level
+        raise ProfileError([Problem(f"nested more than {MAX_DEPTH} levels deep",
+                                    location=_too_deep(text, path))]) from error
     _resolve_path_fields(data, path.parent)
     return data, builder.locations
+
+
+def _too_deep(text: str, path: Path) -> Location:
+    """Where nesting first exceeds MAX_DEPTH, found with the (non-recursive) scanner."""
+    depth = 0
+    for token in yaml.scan(text, Loader=_Loader):
+        if isinstance(token, yaml.BlockMappingStartToken | yaml.BlockSequenceStartToken
+                      | yaml.FlowMappingStartToken | yaml.FlowSequenceStartToken):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return Location(path, token.start_mark.line + 1, token.start_mark.column + 1)
+        elif isinstance(token, yaml.BlockEndToken | yaml.FlowMappingEndToken | yaml.FlowSequenceEndToken):
+            depth -= 1
+    return Location(path, 1)
+
+
+def _yaml_problem(error: yaml.YAMLError, text: str, path: Path) -> Problem:
+    """A parser error as file:line:column, the offending line and a caret under the column."""
+    mark = getattr(error, "problem_mark", None)
+    if mark is None and isinstance(error, yaml.reader.ReaderError):  # a control character: no mark
+        line = text.count("\n", 0, error.position) + 1
+        code = error.character if isinstance(error.character, int) else ord(error.character)
+        return Problem(f"invalid YAML: control character #x{code:04x} is not allowed", location=Location(path, line))
+    line, column = (mark.line + 1, mark.column + 1) if mark else (1, 0)
+    lines = text.splitlines()
+    source = lines[line - 1] if 0 < line <= len(lines) else ""
+    excerpt = f"\n    {source}\n    {' ' * max(column - 1, 0)}^" if source.strip() else ""
+    problem = getattr(error, "problem", None) or str(error)
+    return Problem(f"invalid YAML: {problem}{excerpt}", location=Location(path, line, column))
 
 
 class _Loader(yaml.SafeLoader):
@@ -279,6 +314,12 @@ class _Builder:
         self.locations.setdefault(path, self._at(node))
         if not isinstance(node, yaml.MappingNode | yaml.SequenceNode):
             return self.constructor.construct_object(node, deep=True)
+        if len(path) > MAX_DEPTH:
+            raise ProfileError([Problem(f"nested more than {MAX_DEPTH} levels deep (or an alias that contains "
+                                        "itself)", field=_dotted(path[:8]) + "...", location=self._at(node))])
+        if node.tag not in _COLLECTION_TAGS:
+            raise ProfileError([Problem(f"unsupported YAML tag {node.tag}", field=_dotted(path),
+                                        location=self._at(node))])
         # A collection met again is an alias: count what it copies before copying it.
         if id(node) in self.sizes:
             self.expanded += self.sizes[id(node)]
@@ -296,9 +337,13 @@ class _Builder:
     def _mapping(self, node: yaml.MappingNode, path: YamlPath) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise ProfileError([Problem("merge keys (<<) are not supported: use `extends:` to share settings",
+                                            field=_dotted(path), location=self._at(key_node))])
             key = self.constructor.construct_object(key_node, deep=True)
             if not isinstance(key, str):
-                raise ProfileError([Problem(f"keys must be text, got {key!r}", location=self._at(key_node))])
+                raise ProfileError([Problem(f"keys must be text, got {key!r} (quote it)", field=_dotted(path),
+                                            location=self._at(key_node))])
             if key in result:
                 first = self.locations[(*path, key)]
                 raise ProfileError([Problem(f"duplicate key {key!r} (first set at line {first.line})",
@@ -332,7 +377,8 @@ def _problems(error: ValidationError, locations: dict[YamlPath, Location], path:
               data: dict[str, Any]) -> list[Problem]:
     problems: dict[tuple[Any, ...], Problem] = {}
     for item in error.errors(include_url=False):
-        loc = _data_path(tuple(item["loc"]), data)
+        relative, item["msg"] = split_at(str(item["msg"]).removeprefix("Value error, "))
+        loc = _data_path((*item["loc"], *relative), data)
         # A value that fits no member of a union yields one error per member: keep the first.
         problems.setdefault(loc, Problem(_message(item, loc), field=_dotted(loc),
                                          location=_nearest(loc, locations, path)))
@@ -368,6 +414,7 @@ def _message(item: Any, loc: tuple[Any, ...]) -> str:
         suggestion = _closest_field(loc)
         return "unknown setting" + (f"; did you mean `{suggestion}`?" if suggestion else "")
     given = item.get("input")
+    given = str(given) if isinstance(given, Path) else given
     if item["type"] != "missing" and not isinstance(given, dict | list) and repr(given) not in message:
         message += f" (got {given!r})"
     return message

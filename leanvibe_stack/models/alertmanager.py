@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 from pydantic import Field, field_validator, model_validator
 
-from leanvibe_stack.models.base import Duration, LabelName, SecretRef, StrictModel
-from leanvibe_stack.models.workload import HttpProbe, NonRootWorkload, Storage
+from leanvibe_stack.models.base import Duration, LabelName, SecretRef, StrictModel, at
+from leanvibe_stack.models.workload import MAX_REPLICAS, HttpProbe, NonRootWorkload, Storage
 
 # Alertmanager's matcher syntax: label, operator, optionally quoted value.
 _MATCHER = re.compile(r'^\s*[a-zA-Z_][a-zA-Z0-9_]*\s*(=|!=|=~|!~)\s*("(?:[^"\\]|\\.)*"|[^"{},\s]*)\s*$')
@@ -91,11 +91,11 @@ class Route(StrictModel):
     def _valid_matchers(cls, matchers: list[str] | None) -> list[str] | None:
         return _check_matchers(matchers) if matchers is not None else None
 
-    def walk(self) -> Iterator[Route]:
-        """This route and all its descendants, depth first."""
-        yield self
-        for child in (self.routes or {}).values():
-            yield from child.walk()
+    def walk_paths(self, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Route]]:
+        """(profile path, route) for this route and all its descendants, depth first."""
+        yield path, self
+        for name, child in (self.routes or {}).items():
+            yield from child.walk_paths((*path, "routes", name))
 
 
 class InhibitRule(StrictModel):
@@ -133,7 +133,7 @@ class AlertmanagerGlobal(StrictModel):
 class Alertmanager(NonRootWorkload):
     """The Alertmanager StatefulSet (gossip cluster) and its configuration."""
 
-    replicas: int = Field(ge=1, description="Clustered replicas; they gossip to deduplicate notifications.")
+    replicas: int = Field(ge=1, le=MAX_REPLICAS, description="Clustered replicas; they gossip to deduplicate alerts.")
     storage: Storage = Field(description="Per-replica volume for silences and the notification log.")
     data_retention: Duration = Field(description="`--data.retention`.")
     liveness_probe: HttpProbe = Field(description="Liveness probe.")
@@ -149,10 +149,12 @@ class Alertmanager(NonRootWorkload):
     @model_validator(mode="after")
     def _receivers_exist(self) -> Alertmanager:
         if not self.route.receiver:
-            raise ValueError("route.receiver: the root route needs a default receiver")
-        for route in self.route.walk():
+            raise ValueError(at(("route",), "the root route needs a default `receiver`"))
+        for path, route in self.route.walk_paths(("route",)):
             if route.receiver and route.receiver not in self.receivers:
-                raise ValueError(f"route receiver {route.receiver!r} is not defined under receivers")
+                known = ", ".join(self.receivers)
+                raise ValueError(at((*path, "receiver"), f"receiver {route.receiver!r} is not defined under "
+                                                         f"receivers ({known})"))
         return self
 
     def secret_refs(self) -> list[SecretRef]:

@@ -8,6 +8,7 @@ so a bad value is reported against the profile line, not at apply time.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Annotated, Any
 
@@ -53,6 +54,23 @@ Quantity = Annotated[str, AfterValidator(_check_quantity)]
 LabelName = Annotated[str, AfterValidator(_check_label_name)]
 DnsLabel = Annotated[str, AfterValidator(_check_dns_label)]
 Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+def at(path: tuple[str | int, ...], message: str) -> str:
+    """A model validator's message that names the field it is about, relative to the model.
+
+    Pydantic reports a model validator's error at the model itself; the profile loader reads this
+    prefix to point at the line of the offending key instead.
+    """
+    return f"@{json.dumps(list(path))} {message}"
+
+
+def split_at(message: str) -> tuple[tuple[str | int, ...], str]:
+    """The relative path and message `at` encoded (an empty path for plain messages)."""
+    if message.startswith("@["):
+        encoded, _, rest = message[1:].partition("] ")
+        return tuple(json.loads(encoded + "]")), rest
+    return (), message
 
 
 class StrictModel(BaseModel):

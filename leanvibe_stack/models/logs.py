@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from leanvibe_stack.models.base import SecretRef, StrictModel
+from leanvibe_stack.models.base import SecretRef, StrictModel, at
 from leanvibe_stack.models.loki import LokiConfig
 from leanvibe_stack.models.promtail import PromtailConfig
-from leanvibe_stack.models.workload import HttpProbe, NonRootWorkload, Storage, Toleration, Workload
+from leanvibe_stack.models.workload import MAX_REPLICAS, HttpProbe, NonRootWorkload, Storage, Toleration, Workload
 
 
 class S3Credentials(StrictModel):
@@ -20,7 +20,7 @@ class S3Credentials(StrictModel):
 class Loki(NonRootWorkload):
     """The Loki StatefulSet (single binary, `-target=all`)."""
 
-    replicas: int = Field(ge=1, description="Replicas; more than one join a memberlist ring.")
+    replicas: int = Field(ge=1, le=MAX_REPLICAS, description="Replicas; more than one join a memberlist ring.")
     storage: Storage = Field(description="Per-replica volume for WAL, index cache and compactor.")
     liveness_probe: HttpProbe = Field(description="Liveness probe.")
     readiness_probe: HttpProbe = Field(description="Readiness probe.")
@@ -32,7 +32,8 @@ class Loki(NonRootWorkload):
         # Replicas on local filesystem storage would each hold a disjoint part of the logs.
         stores = {period.object_store for period in self.config.schema_config.configs}
         if self.replicas > 1 and "filesystem" in stores:
-            raise ValueError("replicas > 1 need object storage (s3); filesystem storage is per replica")
+            raise ValueError(at(("replicas",), "replicas > 1 need object storage (s3): filesystem storage "
+                                               "is per replica, so each would hold a disjoint part of the logs"))
         return self
 
 

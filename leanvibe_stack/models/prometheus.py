@@ -10,9 +10,9 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from leanvibe_stack.models.base import Duration, LabelName, Port, StrictModel
+from leanvibe_stack.models.base import Duration, LabelName, Port, StrictModel, at
 from leanvibe_stack.models.relabel import RelabelConfig
-from leanvibe_stack.models.workload import HttpProbe, NonRootWorkload, Storage
+from leanvibe_stack.models.workload import MAX_REPLICAS, HttpProbe, NonRootWorkload, Storage
 
 
 class StaticConfig(StrictModel):
@@ -121,7 +121,7 @@ class RuleGroup(StrictModel):
 class PrometheusServer(NonRootWorkload):
     """The Prometheus StatefulSet and its configuration."""
 
-    replicas: int = Field(ge=1, description="Independent Prometheus replicas scraping the same targets.")
+    replicas: int = Field(ge=1, le=MAX_REPLICAS, description="Independent replicas scraping the same targets.")
     retention_time: Duration = Field(description="`--storage.tsdb.retention.time`.")
     retention_size: str = Field(
         description="`--storage.tsdb.retention.size`, e.g. `100GB`.", pattern=r"^\d+(B|KB|MB|GB|TB|PB|EB)$"
@@ -150,7 +150,8 @@ class PrometheusServer(NonRootWorkload):
         for group_name, group in self.rule_groups.items():
             for alert in group.rules:
                 if alert in seen:
-                    raise ValueError(f"alert {alert!r} is defined in groups {seen[alert]!r} and {group_name!r}")
+                    raise ValueError(at(("rule_groups", group_name, "rules", alert),
+                                        f"alert {alert!r} is already defined in group {seen[alert]!r}"))
                 seen[alert] = group_name
         return self
 

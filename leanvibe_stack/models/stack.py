@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from leanvibe_stack.models.alertmanager import Alertmanager
-from leanvibe_stack.models.base import DnsLabel, StrictModel
+from leanvibe_stack.models.base import DnsLabel, StrictModel, at
 from leanvibe_stack.models.exporters import KubeStateMetrics, NodeExporter
 from leanvibe_stack.models.grafana import Grafana
 from leanvibe_stack.models.logs import Loki, Promtail
@@ -71,8 +71,7 @@ class Stack(StrictModel):
     @model_validator(mode="after")
     def _namespaces_differ(self) -> Stack:
         if self.global_.namespace == self.global_.agents_namespace:
-            raise ValueError(
-                "global.agents_namespace must differ from global.namespace: host-access agents need a "
-                "namespace with a looser Pod Security level"
-            )
+            raise ValueError(at(("global", "agents_namespace"),
+                                "must differ from global.namespace: host-access agents need a namespace with "
+                                "a looser Pod Security level"))
         return self

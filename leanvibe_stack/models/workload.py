@@ -8,6 +8,8 @@ from pydantic import Field, field_validator
 
 from leanvibe_stack.models.base import DnsLabel, Quantity, StrictModel
 
+MAX_REPLICAS = 100  # far above any sane observability stack; catches typos like 30000
+
 
 class Image(StrictModel):
     """A container image pinned to a tag (never `latest`)."""
@@ -47,10 +49,10 @@ class HttpProbe(StrictModel):
     """An HTTP GET probe against the container's main port."""
 
     path: str = Field(description="Path to GET, e.g. `/-/ready`.", pattern=r"^/")
-    initial_delay_seconds: int = Field(0, ge=0, description="Seconds before the first probe.")
-    period_seconds: int = Field(10, ge=1, description="Seconds between probes.")
-    timeout_seconds: int = Field(1, ge=1, description="Seconds before a probe times out.")
-    failure_threshold: int = Field(3, ge=1, description="Consecutive failures before acting.")
+    initial_delay_seconds: int = Field(0, ge=0, le=3600, description="Seconds before the first probe.")
+    period_seconds: int = Field(10, ge=1, le=3600, description="Seconds between probes.")
+    timeout_seconds: int = Field(1, ge=1, le=3600, description="Seconds before a probe times out.")
+    failure_threshold: int = Field(3, ge=1, le=100, description="Consecutive failures before acting.")
 
 
 class Storage(StrictModel):

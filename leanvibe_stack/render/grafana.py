@@ -7,7 +7,7 @@ from typing import Any
 
 from leanvibe_stack.errors import Problem, ProfileError
 from leanvibe_stack.manifest import Manifest
-from leanvibe_stack.models.grafana import Dashboard, Datasource
+from leanvibe_stack.models.grafana import Dashboard, Datasource, load_dashboard
 from leanvibe_stack.models.stack import Stack
 from leanvibe_stack.render import yaml_file
 from leanvibe_stack.render.common import IngressRule, Peer, checksum, image_ref, ui_peers
@@ -104,14 +104,9 @@ def providers_file() -> dict[str, Any]:
 
 
 def dashboard_json(name: str, dashboard: Dashboard) -> str:
-    """The dashboard file as provisioned: checked to be a bare dashboard model, re-indented stably."""
-    field = f"grafana.dashboards.{name}.file"
+    """The dashboard file as provisioned, re-indented stably (the model checked it at load time)."""
     try:
-        model = json.loads(dashboard.file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ProfileError([Problem(f"cannot read dashboard {dashboard.file}: {error}", field)]) from error
-    if not isinstance(model, dict) or "dashboard" in model or not model.get("title") or not model.get("uid"):
-        raise ProfileError([Problem(
-            f"{dashboard.file} must be a bare dashboard model with `title` and `uid` "
-            "(not wrapped in {\"dashboard\": ...})", field)])
+        model = load_dashboard(dashboard.file)
+    except ValueError as error:  # the file changed since the profile was loaded
+        raise ProfileError([Problem(str(error), f"grafana.dashboards.{name}.file")]) from error
     return json.dumps(model, indent=2, ensure_ascii=False) + "\n"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from leanvibe_stack.credentials import SETTING_PATTERN, looks_like
+from leanvibe_stack.credentials import SETTING_PATTERN, article, looks_like
 from leanvibe_stack.validate.bundle import Bundle, Pod
 from leanvibe_stack.validate.findings import Finding, ObjectRef, error
 
@@ -142,4 +142,4 @@ def _scan(ref: ObjectRef, path: str, text: str) -> Iterator[Finding]:
     what = looks_like(text) or ("password or key value" if SETTING_PATTERN.search(text) else None)
     if what:
         yield error("security.credential", ref, path,
-                    f"looks like a {what}: credentials belong in a Secret referenced from the profile")
+                    f"looks like {article(what)}: credentials belong in a Secret referenced from the profile")
