@@ -250,6 +250,15 @@ def _usage(message: str) -> None:
     raise typer.Exit(2)
 
 
+def _register_commands() -> None:
+    from leanvibe_stack.commands import register_all
+
+    register_all(app)
+
+
+_register_commands()
+
+
 def main() -> None:
     """Console entry point."""
     app()
