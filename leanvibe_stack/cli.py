@@ -36,7 +36,7 @@ ProfileOption = Annotated[
 ProfilesDirOption = Annotated[
     Path | None,
     typer.Option("--profiles-dir",
-                 help="Directory of profiles [default: ./profiles if present, else the shipped ones]."),
+                 help="Directory of profiles (default: ./profiles if present, else the shipped ones)."),
 ]
 
 
@@ -109,7 +109,7 @@ SetOption = Annotated[
 ]
 KubeVersionOption = Annotated[
     str | None,
-    typer.Option("--kube-version", help="Kubernetes version to validate against [default: the profile's]."),
+    typer.Option("--kube-version", help="Kubernetes version to validate against (default: the profile's)."),
 ]
 
 
@@ -124,7 +124,7 @@ def render(
     profile: ProfileOption = None,
     profiles_dir: ProfilesDirOption = None,
     all_profiles: Annotated[
-        bool, typer.Option("--all", help="Render every profile into OUTPUT_DIR/<profile>/ [default dir: out].")
+        bool, typer.Option("--all", help="Render every profile into OUTPUT_DIR/<profile>/ (default dir: out).")
     ] = False,
     output_dir: Annotated[
         Path | None,
@@ -218,7 +218,7 @@ def validate(
     no_tools: Annotated[bool, typer.Option("--no-tools", help="Skip promtool and amtool.")] = False,
     rule_tests: Annotated[
         Path | None,
-        typer.Option("--rule-tests", help="Directory of promtool rule unit tests [default: <profiles>/rule-tests]."),
+        typer.Option("--rule-tests", help="Directory of promtool rule unit tests (default: <profiles>/rule-tests)."),
     ] = None,
 ) -> None:
     """Validate a rendered profile, or manifests from files, as one system.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import shutil
@@ -166,20 +165,16 @@ def _interrupts_deferred() -> Iterator[None]:
 
 
 def drift(files: dict[str, str], target: Path) -> list[str]:
-    """Unified diffs between a rendered tree and the files on disk; empty when they match."""
-    existing = {p.name: p for p in target.glob("*")} if target.is_dir() else {}
-    diffs = [f"{p}: a directory where only rendered files belong\n" for p in existing.values() if p.is_dir()]
-    existing = {name: p for name, p in existing.items() if not p.is_dir()}
-    for name in sorted(set(files) | set(existing)):
-        expected = files.get(name, "")
-        actual = existing[name].read_text(encoding="utf-8") if name in existing else ""
-        if expected != actual:
-            diffs.append("".join(difflib.unified_diff(
-                actual.splitlines(keepends=True), expected.splitlines(keepends=True),
-                fromfile=f"{target / name} (committed)" if name in existing else "/dev/null",
-                tofile=f"{target / name} (rendered)" if name in files else "/dev/null",
-            )))
-    return diffs
+    """What differs between a rendered tree and the files on disk: empty when they match, else one report.
+
+    The report is `diff`'s (objects added, removed and changed, embedded config files diffed on their
+    own, checksum notes, alerting), then files missing, extra or renumbered, then a plain diff of any
+    file whose bytes differ while its objects do not.
+    """
+    from leanvibe_stack.diffing import tree_drift
+
+    report = tree_drift(files, target)
+    return [report] if report else []
 
 
 def orphan_trees(root: Path, targets: Iterable[Path]) -> list[Path]:
