@@ -313,7 +313,7 @@ class _Builder:
             raise ProfileError([Problem(f"more than {MAX_NODES} YAML nodes", location=self._at(node))])
         self.locations.setdefault(path, self._at(node))
         if not isinstance(node, yaml.MappingNode | yaml.SequenceNode):
-            return self.constructor.construct_object(node, deep=True)
+            return self._scalar(node, path)
         if len(path) > MAX_DEPTH:
             raise ProfileError([Problem(f"nested more than {MAX_DEPTH} levels deep (or an alias that contains "
                                         "itself)", field=_dotted(path[:8]) + "...", location=self._at(node))])
@@ -334,13 +334,20 @@ class _Builder:
         self.sizes.setdefault(id(node), self.nodes - start)
         return value
 
+    def _scalar(self, node: yaml.Node, path: YamlPath) -> Any:
+        try:
+            return self.constructor.construct_object(node, deep=True)
+        except (ValueError, TypeError, OverflowError) as error:  # e.g. `!!float x`, `!!int 1e999`
+            raise ProfileError([Problem(f"{node.tag} value {node.value!r} is invalid ({error})",
+                                        field=_dotted(path), location=self._at(node))]) from error
+
     def _mapping(self, node: yaml.MappingNode, path: YamlPath) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 raise ProfileError([Problem("merge keys (<<) are not supported: use `extends:` to share settings",
                                             field=_dotted(path), location=self._at(key_node))])
-            key = self.constructor.construct_object(key_node, deep=True)
+            key = self._scalar(key_node, path)
             if not isinstance(key, str):
                 raise ProfileError([Problem(f"keys must be text, got {key!r} (quote it)", field=_dotted(path),
                                             location=self._at(key_node))])
