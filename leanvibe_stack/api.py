@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from leanvibe_stack import output
-from leanvibe_stack.errors import LeanvibeError
+from leanvibe_stack.errors import InputError, LeanvibeError
 from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.profiles import default_profiles_dir, load_profile, renderable_profiles
 from leanvibe_stack.render import render_stack
@@ -62,6 +62,21 @@ def render_all(profiles_dir: Path | None, out: Path, *, validate: bool = True,
     directory = profiles_dir or default_profiles_dir()
     return {out / name: render_profile(name, directory, validate=validate, overrides=overrides)
             for name in renderable_profiles(directory)}
+
+
+ALWAYS_INCLUDED = "namespace"
+
+
+def only(rendered: Rendered, components: list[str]) -> Rendered:
+    """The rendered profile reduced to some components (their namespaces always stay)."""
+    known = sorted({m.component for m in rendered.manifests} - {ALWAYS_INCLUDED})
+    wanted = {c.strip() for c in components if c.strip()}
+    unknown = sorted(wanted - set(known))
+    if unknown or not wanted:
+        raise InputError(f"--only: unknown component(s) {', '.join(unknown) or '(none given)'}; "
+                         f"choose from {', '.join(known)}")
+    kept = [m for m in rendered.manifests if m.component in wanted | {ALWAYS_INCLUDED}]
+    return Rendered(rendered.name, kept, rendered.report)
 
 
 def stream(manifests: list[Manifest]) -> str:

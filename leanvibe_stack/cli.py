@@ -138,6 +138,11 @@ def render(
     ] = False,
     kube_version: KubeVersionOption = None,
     overrides: SetOption = None,
+    only: Annotated[
+        str | None,
+        typer.Option("--only", help="Output only these components, comma-separated (e.g. prometheus,grafana); "
+                     "the whole stack is still validated. Namespaces are always included."),
+    ] = None,
 ) -> None:
     """Render a profile as one YAML stream on stdout, or as files under --output-dir.
 
@@ -167,6 +172,8 @@ def render(
     except api.ValidationFailed as failed:
         _show_findings(failed.report)
         raise
+    if only is not None:
+        rendered = {target: api.only(result, only.split(",")) for target, result in rendered.items()}
     for result in rendered.values():
         if result.report and result.report.findings:
             typer.echo(f"{result.name}:", err=True)

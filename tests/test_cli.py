@@ -240,3 +240,18 @@ def test_render_works_from_an_unrelated_directory(production: list[Manifest], tm
     result = run_cli("render", "--profile", "production", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout == output.stream(production)
+
+
+def test_only_outputs_the_chosen_components_and_their_namespaces() -> None:
+    result = invoke("render", "--profile", "production", "--only", "prometheus,grafana")
+    assert result.exit_code == 0, result.output
+    objects = [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+    names = {o["metadata"].get("labels", {}).get("app.kubernetes.io/name") for o in objects if o["kind"] != "Namespace"}
+    assert names == {"prometheus", "grafana"}
+    assert sum(o["kind"] == "Namespace" for o in objects) == 2
+
+
+def test_only_with_an_unknown_component_lists_the_known_ones() -> None:
+    result = invoke("render", "--profile", "production", "--only", "prom")
+    assert result.exit_code == 2
+    assert "unknown component(s) prom; choose from alertmanager, grafana" in result.stderr
