@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -57,11 +58,16 @@ def render_profile(spec: str, profiles_dir: Path | None = None, *, validate: boo
 
 
 def render_all(profiles_dir: Path | None, out: Path, *, validate: bool = True,
-               overrides: list[str] | None = None) -> dict[Path, Rendered]:
+               overrides: list[str] | None = None,
+               progress: Callable[[str], None] | None = None) -> dict[Path, Rendered]:
     """Every renderable profile (not `abstract`), keyed by its tree under out/<profile>/."""
     directory = profiles_dir or default_profiles_dir()
-    return {out / name: render_profile(name, directory, validate=validate, overrides=overrides)
-            for name in renderable_profiles(directory)}
+    rendered = {}
+    for name in renderable_profiles(directory):
+        if progress:
+            progress(name)
+        rendered[out / name] = render_profile(name, directory, validate=validate, overrides=overrides)
+    return rendered
 
 
 ALWAYS_INCLUDED = "namespace"

@@ -162,7 +162,9 @@ def render(
         if all_profiles:
             root: Path | None = output_dir or Path("out")
             assert root is not None
-            rendered = api.render_all(profiles_dir, root, validate=not no_validate, overrides=overrides)
+            progress = _show_progress if _progress_enabled() else None
+            rendered = api.render_all(profiles_dir, root, validate=not no_validate, overrides=overrides,
+                                      progress=progress)
         else:
             assert profile is not None
             root = None
@@ -196,6 +198,15 @@ def render(
         typer.echo(f"wrote {len(files)} files to {target}", err=True)
     for orphan in removed:
         typer.echo(f"removed {orphan} (its profile no longer exists)", err=True)
+
+
+def _progress_enabled() -> bool:
+    """Progress lines only for a person watching a terminal, never in CI logs or pipes."""
+    return sys.stderr.isatty()
+
+
+def _show_progress(profile: str) -> None:
+    typer.echo(f"rendering {profile} ...", err=True)
 
 
 def _show_findings(report: Report) -> None:

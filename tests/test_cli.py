@@ -13,7 +13,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner, Result
 
-from leanvibe_stack import __version__, output
+from leanvibe_stack import __version__, cli, output
 from leanvibe_stack.cli import app
 from leanvibe_stack.manifest import Manifest
 from tests.conftest import PROFILES, REPO
@@ -255,3 +255,13 @@ def test_only_with_an_unknown_component_lists_the_known_ones() -> None:
     result = invoke("render", "--profile", "production", "--only", "prom")
     assert result.exit_code == 2
     assert "unknown component(s) prom; choose from alertmanager, grafana" in result.stderr
+
+
+def test_render_all_reports_progress_only_on_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    quiet = invoke("render", "--all", "--output-dir", str(tmp_path / "a"))
+    assert "rendering" not in quiet.stderr
+    monkeypatch.setattr(cli, "_progress_enabled", lambda: True)
+    shown = invoke("render", "--all", "--output-dir", str(tmp_path / "b"))
+    assert shown.exit_code == 0
+    assert [line for line in shown.stderr.splitlines() if line.startswith("rendering")] == [
+        "rendering development ...", "rendering production ...", "rendering staging ..."]
