@@ -125,6 +125,9 @@ def parse_set(argument: str) -> tuple[dict[str, Any], dict[YamlPath, Location]]:
     try:
         node = yaml.compose(value_text, Loader=_Loader) if value_text.strip() else None
         value = _Builder(Path("--set")).build(node, ()) if node is not None else ""
+    except RecursionError as error:
+        raise ProfileError([Problem(f"value is nested more than {MAX_DEPTH} levels deep", field=_dotted(path),
+                                    location=where)]) from error
     except (yaml.YAMLError, ProfileError) as error:
         reason = getattr(error, "problem", None) or error
         raise ProfileError([Problem(f"value is not valid YAML: {reason}", field=_dotted(path), location=where)]) \

@@ -24,7 +24,9 @@ def templates_dir() -> Path:
 
 def _to_json(value: Any) -> str:
     # JSON is valid YAML flow syntax: values land in templates without any hand indentation.
-    return json.dumps(value, ensure_ascii=False, sort_keys=False)
+    # ASCII escapes keep control characters (which YAML forbids raw) parseable; the emitter
+    # writes the characters back as they were, so output is unchanged.
+    return json.dumps(value, ensure_ascii=True, sort_keys=False)
 
 
 @cache
