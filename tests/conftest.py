@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner, Result
 
 from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.profiles import LoadedProfile, load_profile
@@ -47,3 +48,17 @@ def require_tool(name: str) -> str:
             pytest.fail(f"{name} is not installed; CI must install it (.ci/run)")
         pytest.skip(f"{name} not installed (apt-get install prometheus prometheus-alertmanager)")
     return path
+
+
+@pytest.fixture
+def repo_cwd(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run from the repo (the documented workflow) with no profile preset in the environment."""
+    monkeypatch.chdir(REPO)
+    monkeypatch.delenv("LEANVIBE_PROFILE", raising=False)
+
+
+def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
+    """The CLI in-process, as typer's CliRunner runs it (stderr kept apart)."""
+    from leanvibe_stack.cli import app
+
+    return CliRunner().invoke(app, list(args), env=env)

@@ -11,25 +11,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-from typer.testing import CliRunner, Result
 
 from leanvibe_stack import __version__, cli, output
-from leanvibe_stack.cli import app
 from leanvibe_stack.manifest import Manifest
-from tests.conftest import PROFILES, REPO
+from tests.conftest import PROFILES, REPO, invoke
 
 RENDERED = ["development", "production", "staging"]
 
 
-@pytest.fixture(autouse=True)
-def _repo_cwd(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Run from the repo (the documented workflow) with no profile preset in the environment."""
-    monkeypatch.chdir(REPO)
-    monkeypatch.delenv("LEANVIBE_PROFILE", raising=False)
-
-
-def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
-    return CliRunner().invoke(app, list(args), env=env)
+pytestmark = pytest.mark.usefixtures("repo_cwd")
 
 
 def run_cli(*args: str, cwd: Path = REPO, **env: str) -> subprocess.CompletedProcess[str]:

@@ -16,10 +16,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from typer.testing import CliRunner, Result
 
 from leanvibe_stack import topology_graph, yamlio
-from leanvibe_stack.cli import app
 from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.topology_graph import (
     ALERTS,
@@ -36,17 +34,9 @@ from leanvibe_stack.topology_graph import (
     to_mermaid,
 )
 from leanvibe_stack.validate.bundle import Bundle
-from tests.conftest import RENDERED_PROFILES, REPO
+from tests.conftest import RENDERED_PROFILES, invoke
 
-
-@pytest.fixture(autouse=True)
-def _repo_cwd(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(REPO)
-    monkeypatch.delenv("LEANVIBE_PROFILE", raising=False)
-
-
-def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
-    return CliRunner().invoke(app, list(args), env=env)
+pytestmark = pytest.mark.usefixtures("repo_cwd")
 
 
 # --- Mermaid: a strict grammar of the subset we emit ------------------------------------------------------

@@ -9,10 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
 
 from leanvibe_stack import yamlio
-from leanvibe_stack.cli import app
 from leanvibe_stack.commands.routes import (
     MISMATCH,
     AlertRoute,
@@ -29,17 +27,9 @@ from leanvibe_stack.commands.routes import (
 from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.validate.bundle import Bundle
 from leanvibe_stack.validate.routing import Matcher, alert_labels, parse_route
-from tests.conftest import REPO, require_tool
+from tests.conftest import invoke, require_tool
 
-
-@pytest.fixture(autouse=True)
-def _repo_cwd(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(REPO)
-    monkeypatch.delenv("LEANVIBE_PROFILE", raising=False)
-
-
-def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
-    return CliRunner().invoke(app, list(args), env=env)
+pytestmark = pytest.mark.usefixtures("repo_cwd")
 
 
 def amtool_config(manifests: list[Manifest], directory: Path) -> Path:
