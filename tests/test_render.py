@@ -740,3 +740,14 @@ def test_libyaml_and_pure_python_emitters_write_the_same_bytes(
     monkeypatch.setattr(yamlio, "FAST_DUMPER", yamlio.PURE_DUMPER)
     pure = render_stack(loaded[profile].stack, profile)
     assert output.stream(pure) == output.stream(rendered[profile])
+
+
+def test_characters_yaml_forbids_raw_survive_rendering(loaded: dict[str, LoadedProfile]) -> None:
+    # Found by the property tests: DEL, C1 controls, NEL and astral characters used to reach a
+    # template raw and break its YAML (exit 3), or be folded into a space.
+    odd = ["--x=a\x7fb", "--y=\U00010000", "--z=\x85\x9f\u2028"]
+    server = loaded["production"].stack.prometheus.model_copy(update={"extra_args": odd})
+    stack = loaded["production"].stack.model_copy(update={"prometheus": server})
+    statefulset = find(render_stack(stack, "production"), "StatefulSet", "prometheus")
+    rendered = yaml.safe_load(yamlio.dump(statefulset))["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert rendered[-3:] == odd

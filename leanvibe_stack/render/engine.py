@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -22,11 +23,15 @@ def templates_dir() -> Path:
     return PACKAGE_TEMPLATES if PACKAGE_TEMPLATES.is_dir() else REPO_TEMPLATES
 
 
+# Characters YAML forbids raw or reads as line breaks (JSON leaves them unescaped).
+_NOT_YAML_PRINTABLE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
+
+
 def _to_json(value: Any) -> str:
     # JSON is valid YAML flow syntax: values land in templates without any hand indentation.
-    # ASCII escapes keep control characters (which YAML forbids raw) parseable; the emitter
-    # writes the characters back as they were, so output is unchanged.
-    return json.dumps(value, ensure_ascii=True, sort_keys=False)
+    # Characters YAML forbids raw are escaped; the emitter writes them back as they were.
+    text = json.dumps(value, ensure_ascii=False, sort_keys=False)
+    return _NOT_YAML_PRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 @cache
