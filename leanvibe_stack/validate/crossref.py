@@ -270,7 +270,7 @@ def _from_url(url: str, where: str) -> _Endpoint | None:
 
 def _from_target(target: str, where: str) -> _Endpoint | None:
     host, _, port = target.rpartition(":")
-    return _Endpoint(host, int(port), where) if host and port.isdigit() else None
+    return _Endpoint(host, int(port), where) if host and port.isascii() and port.isdigit() else None
 
 
 def _endpoints(config: ConfigFile) -> Iterator[_Endpoint]:
