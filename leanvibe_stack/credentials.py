@@ -20,8 +20,14 @@ SETTING_PATTERN = re.compile(
 REFERENCE_HINT = "reference a Secret instead: `{secret: <name>, key: <key>}` (README: \"Secrets the stack reads\")"
 
 
+# One pass over each value; the per-kind patterns run only on the rare value that matches.
+_ANY_VALUE_PATTERN = re.compile("|".join(f"(?:{pattern.pattern})" for pattern in VALUE_PATTERNS.values()))
+
+
 def looks_like(value: str) -> str | None:
     """What kind of credential a value looks like, or None."""
+    if not _ANY_VALUE_PATTERN.search(value):
+        return None
     return next((what for what, pattern in VALUE_PATTERNS.items() if pattern.search(value)), None)
 
 

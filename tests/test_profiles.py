@@ -108,3 +108,36 @@ def test_name_resolves_against_cwd_profiles_then_shipped(tmp_path: Path, monkeyp
 def test_unknown_profile_lists_the_available_ones() -> None:
     with pytest.raises(ProfileError, match=r"available: development, production, staging\)"):
         resolve_profile("prod", PROFILES)
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in PROFILES.glob("*.yaml")))
+def test_libyaml_and_pure_python_parsers_build_the_same_data_and_lines(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loader parses with libyaml for speed; the pure parser is the reference for every value and line."""
+    import yaml
+
+    from leanvibe_stack import profiles
+
+    assert yaml.__with_libyaml__, "PyYAML without libyaml: the fast path is not exercised"
+    fast = load_yaml_file(PROFILES / f"{name}.yaml")
+    monkeypatch.setattr(profiles, "_FastLoader", profiles._Loader)
+    pure = load_yaml_file(PROFILES / f"{name}.yaml")
+    assert fast == pure
+
+
+def test_a_yaml_error_reads_the_same_with_libyaml_present(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """libyaml's own messages differ; the pure parser's (with the offending line and a caret) are shown."""
+    from leanvibe_stack import profiles
+
+    path = tmp_path / "broken.yaml"
+    path.write_text("global:\n  app_namespace: apps\n  labels: {team: platform\n  more: 1\n")
+    messages = []
+    for loader in (profiles._FastLoader, profiles._Loader):
+        monkeypatch.setattr(profiles, "_FastLoader", loader)
+        with pytest.raises(ProfileError) as caught:
+            load_yaml_file(path)
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1]
+    assert "broken.yaml:4:7: invalid YAML: expected ',' or '}', but got ':'" in messages[0]
+    assert messages[0].endswith("\n      more: 1\n          ^")
