@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from leanvibe_stack.credentials import SETTING_PATTERN, article, looks_like
+from leanvibe_stack.credentials import article, looks_like, sets_a_credential
 from leanvibe_stack.validate.bundle import Bundle, Pod
 from leanvibe_stack.validate.findings import Finding, ObjectRef, error
 
@@ -139,7 +139,7 @@ def _scan(ref: ObjectRef, path: str, text: str) -> Iterator[Finding]:
         yield error("security.placeholder", ref, path,
                     f"`${{...}}` placeholder is never expanded here and would ship literally: {line[:80]!r}; "
                     "reference a Secret instead")
-    what = looks_like(text) or ("password or key value" if SETTING_PATTERN.search(text) else None)
+    what = looks_like(text) or ("password or key value" if sets_a_credential(text) else None)
     if what:
         yield error("security.credential", ref, path,
                     f"looks like {article(what)}: credentials belong in a Secret referenced from the profile")

@@ -1,0 +1,88 @@
+"""yamlio.load builds values itself for speed: it must agree with PyYAML's SafeLoader on everything."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from leanvibe_stack import yamlio
+from leanvibe_stack.manifest import Manifest
+
+
+def _safe_load(text: str) -> tuple[str, Any]:
+    try:
+        return "value", yaml.load(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as error:
+        return "error", type(error).__name__
+
+
+def _ours(text: str) -> tuple[str, Any]:
+    try:
+        return "value", yamlio.load(text)
+    except yaml.YAMLError as error:
+        return "error", type(error).__name__
+
+
+EDGE_CASES = [
+    "a: 1\nb: [1, 2.5, true, null, x, 0x1f, .inf, '1']\n",
+    "when: 2020-01-01\nquoted: '2020-01-01'\n",  # timestamps are SafeLoader's: a date object
+    "base: &b {x: 1, y: [1]}\nmerged:\n  <<: *b\n  z: 2\nagain: *b\n",  # merge keys and aliases
+    "? [1, 2]\n: unhashable key\n",  # SafeLoader refuses it; so must we
+    "1: integer key\n2.5: float key\nnull: null key\n",
+    "tagged: !!str 1\nbinary: !!binary aGk=\n",
+    "unknown: !custom x\n",
+    "- &node [1]\n- *node\n",
+    "dup: 1\ndup: 2\n",  # last one wins, as in SafeLoader
+    "",
+    "--- \n...\n",
+    "key: [unclosed\n",
+    "text: |\n  line one\n  line two\n",
+]
+
+
+@pytest.mark.parametrize("text", EDGE_CASES)
+def test_load_agrees_with_safe_loader(text: str) -> None:
+    assert _ours(text) == _safe_load(text)
+
+
+def test_aliases_are_shared_not_copied() -> None:
+    # A billion-laughs document stays cheap: every alias is the same object, never a copy.
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 9)}]\n" for i in range(8)
+    )
+    data = yamlio.load(bomb)
+    assert data["i"][0] is data["h"]
+
+
+def test_load_all_skips_empty_documents() -> None:
+    assert yamlio.load_all("a: 1\n---\n---\nb: [2]\n") == [{"a": 1}, {"b": [2]}]
+
+
+def test_every_rendered_object_and_config_parses_as_with_safe_loader(rendered: dict[str, list[Manifest]]) -> None:
+    for manifests in rendered.values():
+        for manifest in manifests:
+            text = yamlio.dump(manifest.obj)
+            assert _ours(text) == _safe_load(text) == ("value", manifest.obj)
+            for key, value in (manifest.obj.get("data") or {}).items():
+                if key.endswith((".yml", ".yaml")):
+                    assert _ours(value) == _safe_load(value), f"{manifest.kind}/{manifest.name} {key}"
+
+
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=12))
+_values = st.recursive(
+    _scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6) | st.integers(), inner,
+                                                                  max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(_values, st.sampled_from([{}, {"default_flow_style": True}, {"default_style": '"'}]))
+def test_any_dumped_value_loads_back_as_with_safe_loader(value: Any, style: dict[str, Any]) -> None:
+    text = yaml.safe_dump(value, allow_unicode=True, **style)
+    assert _ours(text) == _safe_load(text)
