@@ -304,7 +304,7 @@ def _alert_view(manifests: list[Manifest]) -> _AlertView:
     bundle = Bundle(manifests)
     rules: dict[str, dict[str, Any]] = {}
     seen: dict[str, int] = {}
-    for rule in bundle.alert_rules():
+    for rule in bundle.alert_rules:
         seen[rule.name] = seen.get(rule.name, 0) + 1
         rules[rule.name if seen[rule.name] == 1 else f"{rule.name} #{seen[rule.name]}"] = rule.rule
     alertmanager, prometheus = bundle.config("alertmanager"), bundle.config("prometheus")

@@ -250,7 +250,7 @@ def _config(bundle: Bundle, program: str) -> tuple[Manifest, dict[str, Any], str
 def test_every_grafana_datasource_url_gives_a_queries_edge(profile: str, rendered: dict[str, list[Manifest]]) -> None:
     bundle = Bundle(rendered[profile])
     graph = build(bundle)
-    datasources = bundle.grafana_datasources()
+    datasources = bundle.grafana_datasources
     assert datasources
     for mounted, data in datasources:
         grafana = next(p.owner for p in bundle.pods if p.owner.name == "grafana")

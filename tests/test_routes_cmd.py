@@ -57,7 +57,7 @@ def seed_alerts(manifests: list[Manifest]) -> list[tuple[str, dict[str, str]]]:
     prometheus = bundle.config("prometheus")
     assert prometheus is not None
     external = prometheus.data["global"]["external_labels"]
-    return [(rule.name, alert_labels(rule.rule, external)) for rule in bundle.alert_rules()]
+    return [(rule.name, alert_labels(rule.rule, external)) for rule in bundle.alert_rules]
 
 
 # --- agreement with amtool ---------------------------------------------------------------------------

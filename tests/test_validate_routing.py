@@ -271,7 +271,7 @@ def test_production_receivers(production: list[Manifest]) -> None:
     am, prometheus = bundle.config("alertmanager"), bundle.config("prometheus")
     assert am is not None and prometheus is not None
     external = prometheus.data["global"]["external_labels"]
-    reached = {r.name: receivers_for(am.data["route"], alert_labels(r.rule, external)) for r in bundle.alert_rules()}
+    reached = {r.name: receivers_for(am.data["route"], alert_labels(r.rule, external)) for r in bundle.alert_rules}
     assert reached["Neo4jDown"] == ["pagerduty-critical", "database-team"]
     assert reached["RevenueDropAlert"] == ["pagerduty-critical", "business-team"]
     assert reached["PersistentVolumeSpaceUsage"] == ["platform-team"]
@@ -457,7 +457,7 @@ def test_amtool_agrees_on_production(production: list[Manifest], tmp_path: Path)
     config = tmp_path / "alertmanager.yml"
     config.write_text(yamlio.dump(data))
     external = prometheus.data["global"]["external_labels"]
-    rules = bundle.alert_rules()
+    rules = bundle.alert_rules
     assert rules
     for rule in rules:
         labels = alert_labels(rule.rule, external)

@@ -69,7 +69,7 @@ def routing_of(manifests: "list[Manifest] | Bundle") -> Routing:
     prometheus = bundle.config("prometheus")
     external = as_dict(as_dict(prometheus.data.get("global")).get("external_labels")) if prometheus else {}
     alerts = []
-    for rule in bundle.alert_rules():
+    for rule in bundle.alert_rules:
         labels = alert_labels(rule.rule, external)
         templated = tuple(name for name, value in labels.items() if "{{" in value)
         receivers = tuple(path.receiver for path in route_alert(tree, labels))

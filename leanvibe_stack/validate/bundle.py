@@ -168,6 +168,8 @@ class Bundle:
         return next((c for c in self.configs if c.program == program and isinstance(c.data, dict)), None)
 
 
+    # The parsed files below are read by several checks: parsed once per bundle, never changed.
+    @cached_property
     def rule_files(self) -> list[tuple[MountedFile, Any]]:
         """Rule files Prometheus loads: its `rule_files` globs expanded over what is mounted."""
         config = self.config("prometheus")
@@ -180,10 +182,11 @@ class Bundle:
                 found.append((mounted, _parse(text) if text is not None else None))
         return found
 
+    @cached_property
     def alert_rules(self) -> list[AlertRule]:
         """Every alerting rule of every loaded rule file, with where it is."""
         rules = []
-        for mounted, data in self.rule_files():
+        for mounted, data in self.rule_files:
             groups = data.get("groups") if isinstance(data, dict) else None
             for g, group in enumerate(dicts(groups)):
                 for r, rule in enumerate(as_list(group.get("rules"))):
@@ -191,6 +194,7 @@ class Bundle:
                         rules.append(AlertRule(mounted, f"{mounted.key}:groups[{g}].rules[{r}]", rule))
         return rules
 
+    @cached_property
     def dashboards(self) -> list[tuple[Manifest, str, Any]]:
         """(ConfigMap, key, parsed JSON) of every dashboard ConfigMap (label grafana_dashboard)."""
         found = []
@@ -206,6 +210,7 @@ class Bundle:
                         found.append((manifest, key, None))
         return found
 
+    @cached_property
     def grafana_datasources(self) -> list[tuple[MountedFile, Any]]:
         """Datasource provisioning files mounted into Grafana containers."""
         found = []

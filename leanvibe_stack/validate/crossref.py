@@ -250,7 +250,7 @@ def _urls(bundle: Bundle) -> Iterator[Finding]:
             problem = _resolve(bundle, endpoint, config.pod.namespace)
             if problem:
                 yield error("url.unresolved", config.holder, f"{config.file.key}:{endpoint.where}", problem)
-    for mounted, data in bundle.grafana_datasources():
+    for mounted, data in bundle.grafana_datasources:
         holder = ObjectRef.of(mounted.source) if mounted.source else None
         namespace = mounted.source.namespace if mounted.source else ""
         for i, datasource in enumerate(dicts(as_dict(data).get("datasources"))):
@@ -358,7 +358,7 @@ def _bindings(bundle: Bundle) -> Iterator[Finding]:
 
 
 def _dashboards(bundle: Bundle) -> Iterator[Finding]:
-    for config_map, key, model in bundle.dashboards():
+    for config_map, key, model in bundle.dashboards:
         problem = None
         if not isinstance(model, dict):
             problem = "is not a JSON object (Grafana skips the file)"

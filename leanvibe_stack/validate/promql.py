@@ -289,7 +289,7 @@ class _Checker:
 
     # -- where expressions are ------------------------------------------------------------------------
     def rule_sites(self) -> Iterator[Site]:
-        for mounted, data in self.bundle.rule_files():
+        for mounted, data in self.bundle.rule_files:
             obj = ObjectRef.of(mounted.source) if mounted.source else None
             groups = data.get("groups") if isinstance(data, dict) else None
             for g, group in enumerate(groups or []):
@@ -306,7 +306,7 @@ class _Checker:
                     yield Site(obj, f"{mounted.key}:groups[{g}].rules[{r}].expr", str(expr), what)
 
     def dashboard_sites(self) -> Iterator[Site]:
-        for manifest, key, dashboard in self.bundle.dashboards():
+        for manifest, key, dashboard in self.bundle.dashboards:
             if not isinstance(dashboard, dict):
                 continue  # unparseable JSON is another check's business
             obj = ObjectRef.of(manifest)
@@ -426,7 +426,7 @@ def _panel_targets(dashboard: dict[str, Any]) -> Iterator[tuple[str, dict[str, A
 def _provisioned_datasource_types(bundle: Bundle) -> dict[str, str]:
     """Data source name and uid -> type, from Grafana's provisioning files."""
     types: dict[str, str] = {}
-    for _, data in bundle.grafana_datasources():
+    for _, data in bundle.grafana_datasources:
         for source in (data.get("datasources") if isinstance(data, dict) else None) or []:
             if isinstance(source, dict) and isinstance(source.get("type"), str):
                 for key in ("name", "uid"):

@@ -516,7 +516,7 @@ class _Context:
 
 def check(bundle: Bundle) -> list[Finding]:
     """Every alert-routing finding for the bundle (see CHECKS)."""
-    rules = bundle.alert_rules()
+    rules = bundle.alert_rules
     findings = _rule_checks(rules)
     am = bundle.config("alertmanager")
     if am is None:

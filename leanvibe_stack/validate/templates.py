@@ -62,7 +62,7 @@ def check(bundle: Bundle) -> list[Finding]:
 
 
 def _alert_rules(bundle: Bundle) -> Iterator[Finding]:
-    for rule in bundle.alert_rules():
+    for rule in bundle.alert_rules:
         for section in ("labels", "annotations"):
             for key, value in as_dict(rule.rule.get(section)).items():
                 for problem in problems(str(value), PROMETHEUS_FUNCTIONS):

@@ -57,7 +57,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 def _write_rules(bundle: Bundle, directory: Path) -> list[Path]:
     directory.mkdir(exist_ok=True)
     paths = []
-    for mounted, _ in bundle.rule_files():
+    for mounted, _ in bundle.rule_files:
         text = mounted.text()
         if text is not None:
             path = directory / Path(mounted.path).name
