@@ -27,7 +27,7 @@ from leanvibe_stack.models.stack import Stack
 
 PACKAGE_PROFILES = Path(__file__).parent / "profiles"
 REPO_PROFILES = Path(__file__).parent.parent / "profiles"
-MAX_PROFILE_BYTES = 5_000_000
+MAX_PROFILE_BYTES = 32_000_000  # 5x a 10,000-rule profile; bounds memory before parsing
 MAX_NODES = 2_000_000  # bounds the work of one file
 MAX_ALIAS_EXPANSION = 100_000  # nodes copied through `*alias` references ("billion laughs")
 MAX_DEPTH = 64  # deeper nesting (or an alias that contains itself) is not a profile
