@@ -1,0 +1,300 @@
+"""Performance benchmark of issue #7: render and validation times, peak memory and growth, against the targets.
+
+Run from a checkout after `pip install -e '.[test]'`:
+
+    .venv/bin/python benchmarks/run.py [--runs N] [--sizes 1000,3000,10000] [--quick]
+
+It prints one table (ms for times, MB for memory; median, min and max of N runs, time.perf_counter wall time)
+and exits 0: it reports, it does not gate.  It exits 1 only when a measured command fails (then it prints that
+command's stderr), 2 when the peer CLI is not installed.  Subprocess figures get one untimed warm-up run first,
+so the OS file caches are warm; "cold" means a fresh interpreter.
+
+Figures:
+  1. cold render production  -- `leanvibe-stack render --profile production > /dev/null` from the repo (in-process
+     validation on, as by default); target <= 250 ms, and <= 0.3x the peer (figure 3) in "ratio to peer".
+  2. cold --help, cold --version -- `leanvibe-stack --help` / `--version`; target <= 120 ms each.
+  3. peer: kubernetes-validate --strict -- the kubernetes-validate CLI on the same objects (production rendered
+     once with --output-dir; the numbered object files, not kustomization.yaml), at the profile's Kubernetes
+     version.  Schemas only: far less than our validation checks, which is what makes the ratio a fair bar.
+  4. warm render+validate production (in-process) -- `api.render_profile` (load, render, in-process checks) in
+     this process, after one untimed call; target <= 20 ms.
+  5. per size S of --sizes: a synthetic profile (benchmarks/synthetic.py: production plus S alert rules, S/10
+     scrape jobs, S/50 dashboards) rendered cold like figure 1: wall time (target <= 3000 ms at 10,000 rules)
+     and the child's peak RSS from os.wait4 (target <= 400 MB at 10,000 rules); then the growth of the median
+     time from the smallest to the largest size (target <= 12x for 10x the input, 1.2 x the input ratio
+     otherwise).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+PROFILE = "production"
+DEFAULT_SIZES = (1000, 3000, 10000)
+QUICK_SIZES = (20, 60, 200)  # 10x apart, like the default's extremes, so the growth row keeps its name
+TARGET_SIZE = 10000  # the size the issue sets the synthetic targets for
+RENDER_MS, CLI_MS, PEER_RATIO, WARM_MS = 250.0, 120.0, 0.3, 20.0
+SYNTHETIC_MS, SYNTHETIC_MB, GROWTH_PER_INPUT = 3000.0, 400.0, 1.2
+
+
+# Children may write bytecode (the warm-up run does), as any installed CLI has: a PYTHONDONTWRITEBYTECODE
+# inherited from a sandbox would otherwise make every "cold" run recompile the package from source.
+CHILD_ENV = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+
+
+@dataclass(frozen=True)
+class Child:
+    """One finished subprocess: wall time, its own peak RSS, exit code and stderr."""
+
+    ms: float
+    mb: float
+    returncode: int
+    stderr: str
+
+
+@dataclass
+class Row:
+    """One line of the table: samples in `unit`, or a failure."""
+
+    figure: str
+    unit: str
+    target: str = "-"
+    samples: list[float] = field(default_factory=list)
+    ratio: str = ""
+    failed: str = ""
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+
+class CommandFailed(Exception):
+    """A measured command exited non-zero."""
+
+    def __init__(self, command: list[str], child: Child) -> None:
+        self.returncode = child.returncode
+        super().__init__(f"`{' '.join(command)}` exited {child.returncode}:\n{child.stderr.rstrip()}")
+
+
+def console_script(name: str, module: str) -> list[str] | None:
+    """The console script installed beside this interpreter, else `python -m module`; None if neither is."""
+    script = Path(sys.executable).parent / name
+    if script.is_file():
+        return [str(script)]
+    return [sys.executable, "-m", module] if importlib.util.find_spec(module) else None
+
+
+def run_child(command: list[str]) -> Child:
+    """Run a command from the repo, stdout to /dev/null: wall time and the peak RSS of that child alone (os.wait4)."""
+    with tempfile.TemporaryFile() as err:  # a file, not a pipe: a chatty child never blocks on a full pipe
+        start = time.perf_counter()
+        process = subprocess.Popen(command, cwd=REPO, env=CHILD_ENV, stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
+        err.seek(0)
+        stderr = err.read().decode("utf-8", errors="replace")
+    kb = usage.ru_maxrss / 1024 if sys.platform == "darwin" else usage.ru_maxrss  # bytes on macOS, KB on Linux
+    return Child(elapsed * 1000, kb / 1024, process.returncode, stderr)
+
+
+def measure(command: list[str], runs: int) -> list[Child]:
+    """One untimed warm-up, then `runs` measured runs; CommandFailed on any non-zero exit."""
+    children = []
+    for _ in range(runs + 1):
+        child = run_child(command)
+        if child.returncode != 0:
+            raise CommandFailed(command, child)
+        children.append(child)
+    return children[1:]
+
+
+def machine(runs: int) -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"machine: {cpu}, {os.cpu_count()} CPUs; Python {platform.python_version()}; "
+            f"libyaml {'present' if yaml.__with_libyaml__ else 'absent'}; "
+            f"{runs} runs per figure (subprocess figures after 1 untimed warm-up)")
+
+
+def cell(row: Row, value: float) -> str:
+    return f"{value:,.1f} {row.unit}" if row.unit != "x" else f"{value:.2f}x"
+
+
+def table(rows: list[Row]) -> str:
+    header = ("figure", "median", "min", "max", "target", "ratio to peer")
+    lines = []
+    for row in rows:
+        if row.failed:
+            lines.append((row.figure, row.failed, "", "", row.target, row.ratio))
+        elif len(row.samples) == 1:
+            lines.append((row.figure, cell(row, row.median), "", "", row.target, row.ratio))
+        else:
+            lines.append((row.figure, cell(row, row.median), cell(row, min(row.samples)),
+                          cell(row, max(row.samples)), row.target, row.ratio))
+    widths = [max(len(line[i]) for line in (header, *lines)) for i in range(len(header))]
+
+    def render(line: tuple[str, ...], ruler: bool = False) -> str:
+        cells = [("-" * w if ruler else text.ljust(w) if i == 0 else text.rjust(w))
+                 for i, (text, w) in enumerate(zip(line, widths, strict=True))]
+        return "| " + " | ".join(cells) + " |"
+
+    return "\n".join([render(header), render(header, ruler=True), *(render(line) for line in lines)])
+
+
+@dataclass
+class Bench:
+    """The measurements of one run of this script; `failures` holds what a failed command printed."""
+
+    runs: int
+    ours: list[str]
+    peer: list[str]
+    failures: list[str] = field(default_factory=list)
+
+    def subprocess_row(self, figure: str, command: list[str], target: str) -> Row:
+        row = Row(figure, "ms", target)
+        try:
+            row.samples = [child.ms for child in measure(command, self.runs)]
+        except CommandFailed as failure:
+            self.failures.append(str(failure))
+            row.failed = f"FAILED (exit {failure.returncode})"
+        return row
+
+    def production(self, tmp: Path, kube_version: str) -> list[Row]:
+        """Figures 1-3: cold render, --help, --version, and the peer on the same rendered objects."""
+        render = self.subprocess_row(f"cold render {PROFILE}", [*self.ours, "render", "--profile", PROFILE],
+                                     f"<= {RENDER_MS:g} ms")
+        rows = [render,
+                self.subprocess_row("cold --help", [*self.ours, "--help"], f"<= {CLI_MS:g} ms"),
+                self.subprocess_row("cold --version", [*self.ours, "--version"], f"<= {CLI_MS:g} ms")]
+        figure = f"peer: kubernetes-validate --strict (k8s {kube_version})"
+        command = [*self.ours, "render", "--profile", PROFILE, "--output-dir", str(tmp / "rendered")]
+        written = run_child(command)
+        if written.returncode != 0:
+            self.failures.append(str(CommandFailed(command, written)))
+            return [*rows, Row(figure, "ms", failed="not run (render failed)")]
+        files = sorted(str(p) for p in (tmp / "rendered").glob("*.yaml") if p.name != "kustomization.yaml")
+        peer = self.subprocess_row(figure, [*self.peer, "--strict", "--quiet", "-k", kube_version, *files], "-")
+        if peer.samples:
+            peer.ratio = "reference"
+            if render.samples:
+                render.ratio = f"{render.median / peer.median:.2f} (<= {PEER_RATIO:g})"
+        return [*rows, peer]
+
+    def warm(self) -> Row:
+        """Figure 4: the library call the CLI makes, in this process, after one untimed call."""
+        from leanvibe_stack.api import render_profile
+        from leanvibe_stack.errors import LeanvibeError
+
+        row = Row(f"warm render+validate {PROFILE} (in-process)", "ms", f"<= {WARM_MS:g} ms")
+        try:
+            for run in range(self.runs + 1):
+                start = time.perf_counter()
+                render_profile(PROFILE, REPO / "profiles")
+                if run:  # run 0 is the warm-up: imports, schemas, caches
+                    row.samples.append((time.perf_counter() - start) * 1000)
+        except LeanvibeError as error:
+            self.failures.append(f"render_profile({PROFILE!r}) raised {error}")
+            row.failed = "FAILED"
+        return row
+
+    def synthetic(self, tmp: Path, sizes: list[int]) -> list[Row]:
+        """Figure 5: time and peak RSS per synthetic size, then the growth from the smallest to the largest."""
+        from benchmarks.synthetic import copy_profiles, write_profile
+
+        profiles = copy_profiles(tmp / "profiles")
+        rows, medians = [], {}
+        for size in sizes:
+            name = write_profile(profiles, size).name
+            at_target = size == TARGET_SIZE
+            time_row = Row(f"render+validate synthetic {size} rules", "ms",
+                           f"<= {SYNTHETIC_MS:g} ms" if at_target else "-")
+            rss_row = Row(f"peak RSS synthetic {size} rules", "MB", f"<= {SYNTHETIC_MB:g} MB" if at_target else "-")
+            command = [*self.ours, "render", "--profiles-dir", str(profiles), "--profile", name]
+            try:
+                children = measure(command, self.runs)
+            except CommandFailed as failure:
+                self.failures.append(str(failure))
+                time_row.failed = rss_row.failed = f"FAILED (exit {failure.returncode})"
+            else:
+                time_row.samples = [child.ms for child in children]
+                rss_row.samples = [child.mb for child in children]
+                medians[size] = time_row.median
+            rows += [time_row, rss_row]
+        if len(sizes) > 1:
+            small, large = sizes[0], sizes[-1]
+            factor = large / small
+            target = f"<= {GROWTH_PER_INPUT * factor:g}x" + ("" if factor == 10 else " (1.2 x input ratio)")
+            growth = Row(f"growth {factor:g}x input", "x", target)
+            if small in medians and large in medians:
+                growth.samples = [medians[large] / medians[small]]
+            else:
+                growth.failed = "not measured"
+            rows.append(growth)
+        return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--runs", type=int, help="measured runs per figure (default 7; 3 with --quick)")
+    parser.add_argument("--sizes", help="comma-separated rule counts of the synthetic profiles "
+                                        f"(default {','.join(map(str, DEFAULT_SIZES))})")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"sizes {','.join(map(str, QUICK_SIZES))} and 3 runs (the smoke test)")
+    args = parser.parse_args(argv)
+    runs = max(1, args.runs or (3 if args.quick else 7))
+    try:
+        sizes = sorted({int(s) for s in args.sizes.split(",")}) if args.sizes else \
+            list(QUICK_SIZES if args.quick else DEFAULT_SIZES)
+    except ValueError:
+        parser.error(f"--sizes: expected comma-separated integers, got {args.sizes!r}")
+    if not sizes or min(sizes) < 1:
+        parser.error("--sizes: rule counts must be positive")
+
+    if str(REPO) not in sys.path:  # run as a script from a checkout: the package is the repo's
+        sys.path.insert(0, str(REPO))
+    from leanvibe_stack.profiles import load_profile
+
+    ours = console_script("leanvibe-stack", "leanvibe_stack") or [sys.executable, "-m", "leanvibe_stack"]
+    peer = console_script("kubernetes-validate", "kubernetes_validate")
+    if peer is None:
+        print("error: the kubernetes-validate CLI is not installed (pip install -e '.[test]')", file=sys.stderr)
+        return 2
+    kube_version = load_profile(PROFILE, REPO / "profiles").stack.global_.kubernetes_version
+
+    bench = Bench(runs, ours, peer)
+    with tempfile.TemporaryDirectory(prefix="leanvibe-bench-") as tmp:
+        rows = [*bench.production(Path(tmp), kube_version), bench.warm(), *bench.synthetic(Path(tmp), sizes)]
+
+    print(machine(runs))
+    print(f"synthetic sizes: {', '.join(map(str, sizes))} alert rules (+ S/10 scrape jobs, S/50 dashboards, "
+          f"on top of {PROFILE}'s own)")
+    print()
+    print(table(rows))
+    for failure in bench.failures:
+        print(f"\nerror: {failure}", file=sys.stderr)
+    return 1 if bench.failures else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
