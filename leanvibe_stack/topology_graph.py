@@ -39,6 +39,7 @@ from leanvibe_stack.validate.bundle import (
     dicts,
     program_of,
 )
+from leanvibe_stack.validate.dns import service_host, service_of
 
 SCRAPES, ALERTS, PUSHES, QUERIES, NOTIFIES = "scrapes", "alerts", "pushes logs", "queries", "notifies"
 VERBS = (SCRAPES, ALERTS, PUSHES, QUERIES, NOTIFIES)
@@ -299,22 +300,15 @@ def _srv_host(host: str) -> str:
 def resolve_service(bundle: Bundle, host: str, client_namespace: str) -> Manifest | None:
     """The rendered Service a host names, as cluster DNS resolves it from a pod in `client_namespace`.
 
-    `svc`, `svc.ns`, `svc.ns.svc[.cluster.local]`, `<pod>.svc` and `<pod>.svc.ns.svc...` (StatefulSet
-    pod names) are understood; an SRV name (`_port._tcp.svc...`) resolves to its Service.  None for
-    an address outside the cluster or a Service the render does not hold.
+    Read by `validate.dns` (the reading `url.unresolved` uses): `svc`, `svc.ns`, `svc.ns.svc[.DOMAIN]`,
+    `<pod>.svc` and `<pod>.svc.ns.svc...` (StatefulSet pod names); an SRV name (`_port._tcp.svc...`)
+    resolves to its Service.  Any DOMAIN is taken for the cluster's, since only a rendered Service is
+    returned.  None for an address outside the cluster or a Service the render does not hold.
     """
-    labels = _srv_host(host).split(".")
-    if "svc" not in labels and len(labels) > 2:
-        return None  # an address outside the cluster
-    if "svc" in labels:
-        labels = labels[: labels.index("svc")]
-    if not labels or not all(labels):
+    name = service_host(host)
+    if name is None:
         return None
-    service, namespace = labels[-1], client_namespace
-    if len(labels) >= 2:
-        service, namespace = labels[-2], labels[-1]
-        if len(labels) == 2 and ".svc" not in host and bundle.get("Service", client_namespace, labels[-1]):
-            service, namespace = labels[-1], client_namespace  # <pod>.<service> short form
+    service, namespace = service_of(bundle, name, client_namespace)
     return bundle.get("Service", namespace, service)
 
 

@@ -392,7 +392,10 @@ def test_resolve_service_reads_cluster_dns_names() -> None:
     assert resolve_service(bundle, "web-0.web-headless.apps.svc.cluster.local", "other") is headless
     assert resolve_service(bundle, "web-0.web-headless", "apps") is headless
     assert resolve_service(bundle, "_http._tcp.web.apps.svc.cluster.local", "other") is web
+    assert resolve_service(bundle, "web.apps.svc.k8s.example", "other") is web  # a custom cluster domain
     assert resolve_service(bundle, "events.pagerduty.com", "apps") is None
+    assert resolve_service(bundle, "svc-web.apps.example.com", "apps") is None  # `.svc` inside a label
+    assert resolve_service(bundle, "web.svc.example.com", "apps") is None
     assert resolve_service(bundle, "", "apps") is None
 
 

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.validate.bundle import Bundle, ConfigFile, Pod, as_dict, as_list, config_flag, dicts
+from leanvibe_stack.validate.dns import CLUSTER_DOMAIN, resolve, service_host, service_of
 from leanvibe_stack.validate.findings import Finding, ObjectRef, error
 
 # Declared on a workload: Secrets/ConfigMaps the operator creates outside the stack.
@@ -235,29 +236,49 @@ PEER_FLAGS = ("--cluster.peer",)  # host:port flags whose host must be a rendere
 
 
 def _urls(bundle: Bundle) -> Iterator[Finding]:
+    # (endpoint, client namespace, object to report, path), then checked against one set of cluster domains.
+    found: list[tuple[_Endpoint, str, ObjectRef | None, str]] = []
     for pod in bundle.pods:
         for path, container in pod.containers():
             for i, arg in enumerate(as_list(container.get("args"))):
                 name, _, value = str(arg).partition("=")
                 endpoint = _from_target(value, name) if name in PEER_FLAGS else None
-                problem = _resolve(bundle, endpoint, pod.namespace) if endpoint else None
-                if problem:
-                    yield error("url.unresolved", pod.ref, f"{path}.args[{i}]", problem)
+                if endpoint:
+                    found.append((endpoint, pod.namespace, pod.ref, f"{path}.args[{i}]"))
     for config in bundle.configs:
         if not isinstance(config.data, dict):
             continue
         for endpoint in _endpoints(config):
-            problem = _resolve(bundle, endpoint, config.pod.namespace)
-            if problem:
-                yield error("url.unresolved", config.holder, f"{config.file.key}:{endpoint.where}", problem)
+            found.append((endpoint, config.pod.namespace, config.holder, f"{config.file.key}:{endpoint.where}"))
     for mounted, data in bundle.grafana_datasources:
         holder = ObjectRef.of(mounted.source) if mounted.source else None
         namespace = mounted.source.namespace if mounted.source else ""
         for i, datasource in enumerate(dicts(as_dict(data).get("datasources"))):
             url = _from_url(str(datasource.get("url", "")), f"datasources[{i}].url")
-            problem = _resolve(bundle, url, namespace) if url else None
-            if problem:
-                yield error("url.unresolved", holder, f"{mounted.key}:datasources[{i}].url", problem)
+            if url:
+                found.append((url, namespace, holder, f"{mounted.key}:datasources[{i}].url"))
+    domains = _cluster_domains(bundle, [(endpoint.host, namespace) for endpoint, namespace, _, _ in found])
+    for endpoint, namespace, holder, where in found:
+        problem = _resolve(bundle, endpoint, namespace, domains)
+        if problem:
+            yield error("url.unresolved", holder, where, problem)
+
+
+def _cluster_domains(bundle: Bundle, hosts: list[tuple[str, str]]) -> set[str]:
+    """`cluster.local`, and any domain after `NAME.NAMESPACE.svc.` in a name of a rendered Service.
+
+    The objects do not state the cluster domain (a profile's `global.cluster_domain`); the names that do
+    resolve tell it, so a misspelt Service under a custom domain is still checked.
+    """
+    domains = {CLUSTER_DOMAIN}
+    for host, namespace in hosts:
+        name = service_host(host)
+        if name is None or not name.domain:
+            continue
+        service, service_namespace = service_of(bundle, name, namespace)
+        if bundle.get("Service", service_namespace, service):
+            domains.add(name.domain)
+    return domains
 
 
 def _from_url(url: str, where: str) -> _Endpoint | None:
@@ -305,29 +326,18 @@ def _endpoints(config: ConfigFile) -> Iterator[_Endpoint]:
                 yield endpoint
 
 
-def _resolve(bundle: Bundle, endpoint: _Endpoint, client_namespace: str) -> str | None:
-    """None when the host is a rendered Service (or one of its pods) and the port one of its ports."""
-    labels = endpoint.host.split(".")
-    srv_port = None
-    if len(labels) > 2 and labels[0].startswith("_") and labels[1] in ("_tcp", "_udp"):
-        srv_port, labels = labels[0][1:], labels[2:]
-    in_cluster = ".svc" in f".{'.'.join(labels)}" or len(labels) <= 2
-    if not in_cluster:
+def _resolve(bundle: Bundle, endpoint: _Endpoint, client_namespace: str, domains: set[str]) -> str | None:
+    """None when the host is outside the cluster, or a rendered Service (or one of its pods) with that port."""
+    resolved = resolve(bundle, endpoint.host, client_namespace, domains)
+    if resolved is None:
         return None  # an address outside the cluster: not ours to resolve
-    if "svc" in labels:
-        labels = labels[: labels.index("svc")]
-    service, namespace = labels[-1], client_namespace
-    if len(labels) >= 2:
-        service, namespace = labels[-2], labels[-1]
-        if len(labels) == 2 and bundle.get("Service", client_namespace, labels[-1]) and ".svc" not in endpoint.host:
-            service, namespace = labels[-1], client_namespace  # <pod>.<service> short form
-    found = bundle.get("Service", namespace, service)
+    name, service, namespace, found = resolved
     if found is None:
         return f"{endpoint.host} names Service {service!r} in namespace {namespace!r}, which is not rendered"
     ports = (found.obj.get("spec") or {}).get("ports") or []
-    if srv_port is not None:
-        if not any(p.get("name") == srv_port for p in ports):
-            return f"SRV record _{srv_port}._tcp needs a port named {srv_port!r} on Service {service!r}"
+    if name.srv_port is not None:
+        if not any(p.get("name") == name.srv_port for p in ports):
+            return f"SRV record _{name.srv_port}._tcp needs a port named {name.srv_port!r} on Service {service!r}"
         return None
     if endpoint.port is not None and not any(p.get("port") == endpoint.port for p in ports):
         return (f"{endpoint.host}:{endpoint.port}: Service {service!r} has no port {endpoint.port} "
