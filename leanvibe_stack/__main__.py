@@ -1,3 +1,3 @@
-from leanvibe_stack.cli import main
+from leanvibe_stack.launcher import main
 
 main()

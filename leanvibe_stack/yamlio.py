@@ -12,23 +12,70 @@ from typing import Any
 import yaml
 from yaml import YAMLError
 
-__all__ = ["FastLoader", "YAMLError", "dump", "load", "load_all"]
+__all__ = ["FastLoader", "FastResolver", "YAMLError", "dump", "load", "load_all"]
 
-try:  # libyaml only speeds up parsing; parsed values are identical either way
-    FastLoader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
-except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-    FastLoader = yaml.SafeLoader
+_STR, _MAP, _SEQ = (f"tag:yaml.org,2002:{kind}" for kind in ("str", "map", "seq"))
+
+
+class FastResolver:
+    """PyYAML's implicit-tag resolution without its per-call overhead; the same tags.
+
+    PyYAML resolves every scalar twice over (parser and emitter both ask), concatenating lists and
+    walking path resolvers nobody registers.  Mixed in before a loader or dumper class, this keeps
+    the class's own `yaml_implicit_resolvers` table; classes that register path or wildcard
+    resolvers must not use it (checked by a test).
+    """
+
+    yaml_implicit_resolvers: dict[str | None, list[tuple[str, Any]]]
+
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: Any) -> str:
+        if kind is not yaml.ScalarNode:
+            return _MAP if kind is yaml.MappingNode else _SEQ
+        if implicit[0]:
+            for tag, regexp in self.yaml_implicit_resolvers.get(value[:1], ()):
+                if regexp.match(value):
+                    return str(tag)
+        return _STR
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        """No path resolvers: nothing to track while descending."""
+
+    def ascend_resolver(self) -> None:
+        """No path resolvers: nothing to track while ascending."""
+
+
+# libyaml only speeds up parsing; parsed values are identical either way.
+_CLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class FastLoader(FastResolver, _CLoader):  # type: ignore[misc,valid-type]
+    """libyaml's parser, SafeLoader's tags."""
 
 
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+    return dumper.represent_scalar(_STR, value, style=style)
 
 
 def _dumper(base: type[yaml.SafeDumper]) -> type[yaml.SafeDumper]:
-    class Dumper(base):  # type: ignore[valid-type,misc]
+    class Dumper(FastResolver, base):  # type: ignore[valid-type,misc]
         def ignore_aliases(self, data: Any) -> bool:
             return True  # repeated values are written out, never as &anchors
+
+        def represent_data(self, data: Any) -> yaml.Node:
+            # The three types nearly every node has, without SafeRepresenter's per-node alias
+            # bookkeeping and MRO walk; everything else (and their output) is SafeDumper's.
+            kind = type(data)
+            node: yaml.Node
+            if kind is str:
+                node = _represent_str(self, data)
+            elif kind is dict:
+                node = self.represent_mapping(_MAP, data)
+            elif kind is list:
+                node = self.represent_sequence(_SEQ, data)
+            else:
+                node = super().represent_data(data)
+            return node
 
     Dumper.add_representer(str, _represent_str)
     return Dumper
@@ -71,8 +118,6 @@ def load_all(text: str) -> list[Any]:
     finally:
         loader.dispose()
 
-
-_STR, _MAP, _SEQ = (f"tag:yaml.org,2002:{kind}" for kind in ("str", "map", "seq"))
 
 
 class _Builder:

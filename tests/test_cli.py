@@ -69,6 +69,15 @@ def test_version_prints_the_package_version() -> None:
     assert result.stdout.strip() == f"leanvibe-stack {__version__}"
 
 
+@pytest.mark.parametrize("args", [["--version"], ["--version", "--help"], ["profiles", "list", "--output", "json"]])
+def test_the_console_entry_point_prints_what_the_cli_prints(args: list[str]) -> None:
+    # The launcher answers a lone --version without loading typer: its output must be the CLI's.
+    script = Path(sys.executable).parent / "leanvibe-stack"  # installed by `pip install` beside the interpreter
+    launched = subprocess.run([str(script), *args], cwd=REPO, capture_output=True, text=True, timeout=60)
+    in_process = invoke(*args)
+    assert (launched.returncode, launched.stdout) == (in_process.exit_code, in_process.stdout)
+
+
 # --- render to directories and --check -----------------------------------------------------------------------
 
 

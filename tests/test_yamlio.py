@@ -86,3 +86,35 @@ _values = st.recursive(
 def test_any_dumped_value_loads_back_as_with_safe_loader(value: Any, style: dict[str, Any]) -> None:
     text = yaml.safe_dump(value, allow_unicode=True, **style)
     assert _ours(text) == _safe_load(text)
+
+
+RESOLVER_EDGES = ["", "~", "null", "Null", "true", "Yes", "off", "0x1F", "0o17", "1_000", "1e3", "+1", "-.5", ".inf",
+                  ".NaN", "2020-01-01", "2020-01-01 10:00:00", "<<", "=", ":", "-", "1:30", "0b101", "text", "äö"]
+
+
+def _fast_resolver_classes() -> list[type[Any]]:
+    from leanvibe_stack import profiles
+
+    return [yamlio.FastLoader, yamlio.FAST_DUMPER, yamlio.PURE_DUMPER, profiles._FastLoader]
+
+
+def test_fast_resolver_classes_register_no_path_or_wildcard_resolvers() -> None:
+    # FastResolver skips both kinds (PyYAML's SafeLoader registers neither); adding one must fail here.
+    for cls in _fast_resolver_classes():
+        assert not cls.yaml_path_resolvers, cls
+        assert None not in cls.yaml_implicit_resolvers, cls
+        assert issubclass(cls, yamlio.FastResolver)
+
+
+@settings(max_examples=500, derandomize=True, deadline=None)
+@given(st.one_of(st.sampled_from(RESOLVER_EDGES), st.text(max_size=12), st.from_regex(r"[-+.0-9a-fA-FxXoOeE_:]{1,8}")))
+def test_fast_resolver_gives_pyyaml_tags(value: str) -> None:
+    from leanvibe_stack import profiles
+
+    pairs: list[tuple[Any, Any]] = [(yamlio.FastLoader(""), yaml.SafeLoader("")),
+                                    (profiles._FastLoader(""), profiles._Loader(""))]
+    for fast, reference in pairs:
+        for implicit in ((True, False), (False, True), (True, True)):
+            assert fast.resolve(yaml.ScalarNode, value, implicit) == reference.resolve(yaml.ScalarNode, value, implicit)
+    for kind in (yaml.MappingNode, yaml.SequenceNode):
+        assert pairs[0][0].resolve(kind, None, True) == pairs[0][1].resolve(kind, None, True)

@@ -226,7 +226,7 @@ def register(app: typer.Typer) -> None:
     from leanvibe_stack.cli import OutputFormat, ProfilesDirOption, SetOption, reports_errors
 
     profiles_app = typer.Typer(help="List the profiles, and show what one sets and where each value came from.",
-                               no_args_is_help=True)
+                               no_args_is_help=True, rich_markup_mode=None)
 
     @profiles_app.command("list")
     @reports_errors

@@ -221,7 +221,8 @@ def register(app: typer.Typer) -> None:
     """Add `routes` (and `routes test`) to the CLI."""
     from leanvibe_stack.cli import ProfileOption, ProfilesDirOption, SetOption, _usage, reports_errors
 
-    routes_app = typer.Typer(name="routes", no_args_is_help=False, pretty_exceptions_enable=False)
+    routes_app = typer.Typer(name="routes", no_args_is_help=False, pretty_exceptions_enable=False,
+                             rich_markup_mode=None)
 
     def load(profile: str | None, profiles_dir: Any, overrides: list[str] | None) -> Routing:
         from leanvibe_stack import api
