@@ -23,8 +23,13 @@ _SETTING_MARKERS = ("pass", "secret", "key", "token")  # one of them is in every
 REFERENCE_HINT = "reference a Secret instead: `{secret: <name>, key: <key>}` (README: \"Secrets the stack reads\")"
 
 
+_ANY_MARKER = re.compile("|".join(re.escape(m) for markers, _ in VALUE_PATTERNS.values() for m in markers))
+
+
 def looks_like(value: str) -> str | None:
     """What kind of credential a value looks like, or None."""
+    if not _ANY_MARKER.search(value):  # nearly every value: one scan for all the markers
+        return None
     for what, (markers, pattern) in VALUE_PATTERNS.items():
         if any(marker in value for marker in markers) and pattern.search(value):
             return what

@@ -99,7 +99,7 @@ def load_profile(spec: str, profiles_dir: Path | None = None, overrides: list[st
     for argument in overrides or []:
         data, locations = merge(data, locations, *parse_set(argument))
     data.pop("extends", None)
-    leaks = _credentials(data, (), locations)
+    leaks = _credentials(data, locations)
     if leaks:
         raise ProfileError(leaks)
     if data.pop("abstract", False) is True:
@@ -157,17 +157,24 @@ def _set_path(text: str) -> tuple[str, ...] | None:
     return tuple(segments) or None
 
 
-def _credentials(value: Any, path: YamlPath, locations: dict[YamlPath, Location]) -> list[Problem]:
+def _credentials(data: dict[str, Any], locations: dict[YamlPath, Location]) -> list[Problem]:
     """Literal credentials anywhere in the merged profile, each with where it was written."""
-    if isinstance(value, dict):
-        return [p for key, item in value.items() for p in _credentials(item, (*path, key), locations)]
-    if isinstance(value, list):
-        return [p for i, item in enumerate(value) for p in _credentials(item, (*path, i), locations)]
-    what = looks_like(value) if isinstance(value, str) else None
-    if what is None:
-        return []
-    return [Problem(f"looks like {article(what)}; credentials are never written into profiles: {REFERENCE_HINT}",
-                    field=_dotted(path), location=locations.get(path))]
+    found: list[Problem] = []
+
+    def scan(collection: dict[str, Any] | list[Any], path: YamlPath) -> None:
+        items = collection.items() if isinstance(collection, dict) else enumerate(collection)
+        for key, value in items:
+            if isinstance(value, str):
+                what = looks_like(value)
+                if what is not None:
+                    where = (*path, key)
+                    found.append(Problem(f"looks like {article(what)}; credentials are never written into profiles: "
+                                         f"{REFERENCE_HINT}", field=_dotted(where), location=locations.get(where)))
+            elif isinstance(value, dict | list):
+                scan(value, (*path, key))
+
+    scan(data, ())
+    return found
 
 
 def _load_with_parents(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], dict[YamlPath, Location]]:
@@ -339,7 +346,8 @@ class _Builder:
         self.nodes += 1
         if self.nodes > MAX_NODES:
             raise ProfileError([Problem(f"more than {MAX_NODES} YAML nodes", location=self._at(node))])
-        self.locations.setdefault(path, self._at(node))
+        if path not in self.locations:  # a mapping value's location is its key's, recorded already
+            self.locations[path] = self._at(node)
         if not isinstance(node, yaml.MappingNode | yaml.SequenceNode):
             return self._scalar(node, path)
         if len(path) > MAX_DEPTH:
