@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import posixpath
 import re
 from collections.abc import Iterator
@@ -751,3 +752,37 @@ def test_characters_yaml_forbids_raw_survive_rendering(loaded: dict[str, LoadedP
     statefulset = find(render_stack(stack, "production"), "StatefulSet", "prometheus")
     rendered = yaml.safe_load(yamlio.dump(statefulset))["spec"]["template"]["spec"]["containers"][0]["args"]
     assert rendered[-3:] == odd
+
+
+def test_template_bytecode_cache_never_changes_output_and_may_be_unwritable(
+    tmp_path: Path, loaded: dict[str, LoadedProfile], rendered: dict[str, list[Manifest]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import jinja2
+
+    from leanvibe_stack.render import engine
+
+    def render_with(cache: jinja2.BytecodeCache | None) -> str:
+        monkeypatch.setattr(engine, "_bytecode_cache", lambda: cache)
+        engine.environment.cache_clear()
+        return output.stream(render_stack(loaded["production"].stack, "production"))
+
+    expected = output.stream(rendered["production"])
+    try:
+        writable = tmp_path / "cache"
+        writable.mkdir()
+        assert render_with(engine._BytecodeCache(str(writable))) == expected  # compiles and stores
+        assert list(writable.iterdir()), "nothing was cached"
+        assert render_with(engine._BytecodeCache(str(writable))) == expected  # loads the stored code
+        for entry in writable.iterdir():  # damaged entries are compiled again, not trusted
+            entry.write_bytes(entry.read_bytes()[:40])
+        assert render_with(engine._BytecodeCache(str(writable))) == expected
+        read_only = tmp_path / "read-only"
+        read_only.mkdir()
+        read_only.chmod(0o500)
+        if os.access(read_only, os.W_OK):  # root ignores modes: point the cache at a path that is not a directory
+            read_only = tmp_path / "not-a-directory"
+            read_only.write_text("")
+        assert render_with(engine._BytecodeCache(str(read_only))) == expected
+    finally:
+        engine.environment.cache_clear()
