@@ -19,7 +19,7 @@ SETTING_PATTERN = re.compile(
     r"(?im)^\s*[\w.-]*(password|passwd|secret|api_?key|access_?key(_id)?|token|routing_key|service_key)"
     r"\s*:\s*(?!\s*$)['\"]?(?![<$/])[^\s'\"#]+"
 )
-_SETTING_MARKERS = ("pass", "secret", "key", "token")  # one of them is in every SETTING_PATTERN match
+_SETTING_WORD = re.compile(r"pass|secret|key|token", re.IGNORECASE)  # in every SETTING_PATTERN match
 REFERENCE_HINT = "reference a Secret instead: `{secret: <name>, key: <key>}` (README: \"Secrets the stack reads\")"
 
 
@@ -38,8 +38,16 @@ def looks_like(value: str) -> str | None:
 
 def sets_a_credential(text: str) -> bool:
     """Whether config text sets a password, key or token to a literal value."""
-    lowered = text.lower()
-    return any(marker in lowered for marker in _SETTING_MARKERS) and SETTING_PATTERN.search(text) is not None
+    # SETTING_PATTERN anchors at a line start, and re tries a `^` at every position of a large
+    # config; trying it only at the start of lines holding one of its words finds the same.
+    tried = -1
+    for word in _SETTING_WORD.finditer(text):
+        line_start = text.rfind("\n", 0, word.start()) + 1
+        if line_start != tried:
+            tried = line_start
+            if SETTING_PATTERN.match(text, line_start):
+                return True
+    return False
 
 
 def article(what: str) -> str:
