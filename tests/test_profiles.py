@@ -141,3 +141,39 @@ def test_a_yaml_error_reads_the_same_with_libyaml_present(tmp_path: Path, monkey
     assert messages[0] == messages[1]
     assert "broken.yaml:4:7: invalid YAML: expected ',' or '}', but got ':'" in messages[0]
     assert messages[0].endswith("\n      more: 1\n          ^")
+
+
+@pytest.mark.parametrize(("target", "ok"), [
+    ("localhost:9090", True), ("localhost", True), ("10.0.0.5:9100", True), ("[::1]:9100", True),
+    ("node_1.internal:9100", True), ("a:65535", True), ("a:0", False), ("a:99999", False), ("a:²", False),
+    ("http://a:9100", False), ("a:9100/metrics", False), ("", False), (" a:1", False), ("a:", False),
+])
+def test_scrape_targets_are_host_and_port(target: str, ok: bool) -> None:
+    from pydantic import TypeAdapter, ValidationError
+
+    from leanvibe_stack.models.base import ScrapeTarget
+
+    adapter: TypeAdapter[str] = TypeAdapter(ScrapeTarget)
+    if ok:
+        assert adapter.validate_python(target) == target
+    else:
+        with pytest.raises(ValidationError):
+            adapter.validate_python(target)
+
+
+@pytest.mark.parametrize(("url", "ok"), [
+    ("https://events.pagerduty.com/v2/enqueue", True), ("http://10.0.0.1:8080/hook", True), ("http://[::1]:80/", True),
+    ("ftp://x/", False), ("https://", False), ("https://user:pw@x/", False), ("https://x:0/", False),
+    ("https://x:65536/", False), ("https://x:８０/", False), ("https://x y/", False), ("https://x:/", True),
+])
+def test_http_urls(url: str, ok: bool) -> None:
+    from pydantic import TypeAdapter, ValidationError
+
+    from leanvibe_stack.models.base import HttpUrl
+
+    adapter: TypeAdapter[str] = TypeAdapter(HttpUrl)
+    if ok:
+        assert adapter.validate_python(url) == url
+    else:
+        with pytest.raises(ValidationError):
+            adapter.validate_python(url)

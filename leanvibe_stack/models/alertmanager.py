@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from pydantic import Field, field_validator, model_validator
 
-from leanvibe_stack.models.base import Duration, LabelName, SecretRef, StrictModel, at
+from leanvibe_stack.models.base import Duration, HttpUrl, LabelName, SecretRef, StrictModel, at
 from leanvibe_stack.models.workload import MAX_REPLICAS, HttpProbe, NonRootWorkload, Storage
 
 # Alertmanager's matcher syntax: label, operator, optionally quoted value.
@@ -60,7 +60,7 @@ class EmailConfig(StrictModel):
 class WebhookConfig(StrictModel):
     """A generic webhook.  Alertmanager 0.25 cannot read its URL from a file, so it must hold no secret."""
 
-    url: str = Field(description="Endpoint URL (no credentials in it).", pattern=r"^https?://[^\s@]+$")
+    url: HttpUrl = Field(description="Endpoint URL (no credentials in it).")
     send_resolved: bool | None = Field(None, description="Also notify when alerts resolve.")
     max_alerts: int | None = Field(None, ge=0, description="Alerts per message; 0 means all.")
 
@@ -127,7 +127,7 @@ class AlertmanagerGlobal(StrictModel):
     resolve_timeout: Duration | None = Field(None, description="When an alert without end time resolves.")
     smtp: SmtpSettings | None = Field(None, description="SMTP relay for email receivers.")
     slack_api_url: SecretRef | None = Field(None, description="Secret with the default Slack webhook URL.")
-    pagerduty_url: str | None = Field(None, description="PagerDuty Events API URL.")
+    pagerduty_url: HttpUrl | None = Field(None, description="PagerDuty Events API URL.")
 
 
 class Alertmanager(NonRootWorkload):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -49,10 +50,45 @@ def _check_dns_label(value: str) -> str:
     return value
 
 
+# A scrape target: a DNS name or IPv4 address, or an IPv6 address in brackets, then an optional port
+# (Prometheus 2.45 adds the scheme's default port when there is none).
+_TARGET = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?)(?::([0-9]+))?")
+
+
+def _check_port(port: str | None, value: str) -> None:
+    if port is not None and not 1 <= int(port) <= 65535:
+        raise ValueError(f"{value!r}: port {port} is outside 1-65535")
+
+
+def _check_target(value: str) -> str:
+    match = _TARGET.fullmatch(value)
+    if match is None:
+        raise ValueError(f"{value!r} is not a scrape target such as 'host:9100', '10.0.0.5:9100' or '[::1]:9100'")
+    _check_port(match.group(2), value)
+    return value
+
+
+def _check_http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
+        raise ValueError(f"{value!r} is not an http(s) URL such as 'https://events.pagerduty.com/v2/enqueue'")
+    if "@" in parts.netloc:
+        raise ValueError(f"{value!r} holds credentials: {REFERENCE_HINT}")
+    try:
+        port = parts.port  # ASCII digits in 0-65535, or ValueError
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise ValueError(f"{value!r}: the port is not a number in 1-65535")
+    return value
+
+
 Duration = Annotated[str, AfterValidator(_check_duration)]
 Quantity = Annotated[str, AfterValidator(_check_quantity)]
 LabelName = Annotated[str, AfterValidator(_check_label_name)]
 DnsLabel = Annotated[str, AfterValidator(_check_dns_label)]
+ScrapeTarget = Annotated[str, AfterValidator(_check_target)]
+HttpUrl = Annotated[str, AfterValidator(_check_http_url)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 
 

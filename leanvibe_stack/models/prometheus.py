@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from leanvibe_stack.models.base import Duration, LabelName, Port, StrictModel, at
+from leanvibe_stack.models.base import Duration, LabelName, Port, ScrapeTarget, StrictModel, at
 from leanvibe_stack.models.relabel import RelabelConfig
 from leanvibe_stack.models.workload import MAX_REPLICAS, HttpProbe, NonRootWorkload, Storage
 
@@ -18,7 +18,7 @@ from leanvibe_stack.models.workload import MAX_REPLICAS, HttpProbe, NonRootWorkl
 class StaticConfig(StrictModel):
     """A fixed list of targets."""
 
-    targets: list[str] = Field(description="`host:port` targets.", min_length=1)
+    targets: list[ScrapeTarget] = Field(description="`host:port` targets (the port may be left out).", min_length=1)
     labels: dict[str, str] | None = Field(None, description="Labels added to every target.")
 
 
