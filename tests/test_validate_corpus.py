@@ -19,6 +19,7 @@ check id `leanvibe-stack validate` must report (exit 1).  A case file holds:
     - object: Kind/namespace/name
       append: [path, to, a, list]  # the list must exist
       value: ...
+      repeat: 300                  # optional, append only: append that many copies (a big object, a small case)
     - object: ConfigMap/namespace/name
       config: key                  # set/delete/append inside the YAML (JSON for .json) under data.<key>
       set: [path]
@@ -74,8 +75,9 @@ TEMPLATE_CHECKS = ("rules.template", "alertmanager.template")
 PROMQL_CHECKS = ("promql.parse", "metrics.unknown")
 SECURITY_CHECKS = ("security.pss", "security.credential", "security.placeholder", "image.unpinned")
 TOOL_CHECKS = ("tool.amtool", "tool.promtool-rules", "tool.promtool-tests", "tool.not-run")
+SIZE_CHECKS = ("configmap.too-large", "object.too-large-for-client-apply")
 COVERED = (*SCHEMA_CHECKS, *CROSSREF_CHECKS, *routing.CHECKS, *TEMPLATE_CHECKS, *PROMQL_CHECKS, *SECURITY_CHECKS,
-           *TOOL_CHECKS)
+           *TOOL_CHECKS, *SIZE_CHECKS)
 # Where one kind of mistake has several real-world forms, each form is a case of its own.
 AT_LEAST = {"url.unresolved": 4, "security.pss": 5, "security.credential": 2}
 
@@ -94,7 +96,7 @@ INVALID_INPUTS = {
 }
 
 CASE_KEYS = {"expect", "severity", "tools", "message", "kube_version", "rule_tests", "edits"}
-EDIT_KEYS = {"object", "config", "set", "value", "delete", "append", "text", "add", "remove"}
+EDIT_KEYS = {"object", "config", "set", "value", "delete", "append", "repeat", "text", "add", "remove"}
 Path_ = list[str | int]
 FindingKey = tuple[str, str, str]  # check, object, path
 
@@ -193,11 +195,14 @@ def _edit_tree(root: Any, edit: dict[str, Any]) -> None:
     if "value" not in edit:
         raise CaseError(f"{op} needs a value: {edit}")
     value = copy.deepcopy(edit["value"])
+    repeat = edit.get("repeat", 1)
+    if "repeat" in edit and (op != "append" or not isinstance(repeat, int) or repeat < 2):
+        raise CaseError(f"repeat: an append's number of copies, at least 2: {edit}")
     if op == "append":
         target = _step(parent, last, path[:-1])
         if not isinstance(target, list):
             raise CaseError(f"append: {path} is not a list")
-        target.append(value)
+        target.extend(copy.deepcopy(value) for _ in range(repeat))
     elif isinstance(parent, dict):
         if parent.get(last, object()) == value:
             raise CaseError(f"set: {path} already is {value!r}")
@@ -370,7 +375,7 @@ def test_every_case_says_what_it_breaks() -> None:
         assert first.startswith("# ") and len(first) > 20, f"{path.name}: start with a comment saying what breaks"
 
 
-@pytest.mark.parametrize("op", ["missing object", "missing path", "no change", "bad index"])
+@pytest.mark.parametrize("op", ["missing object", "missing path", "no change", "bad index", "repeat on set"])
 def test_an_edit_that_names_nothing_fails_loudly(op: str, production: list[Manifest]) -> None:
     edits: dict[str, dict[str, Any]] = {
         "missing object": {"object": "Service/leanvibe-monitoring/nope", "set": ["spec", "type"], "value": "x"},
@@ -378,6 +383,8 @@ def test_an_edit_that_names_nothing_fails_loudly(op: str, production: list[Manif
         "no change": {"object": "Namespace/leanvibe-monitoring", "set": ["kind"], "value": "Namespace"},
         "bad index": {"object": "ConfigMap/leanvibe-monitoring/alertmanager-config", "config": "alertmanager.yml",
                       "delete": ["receivers", 99]},
+        "repeat on set": {"object": "Service/leanvibe-monitoring/grafana", "set": ["spec", "type"], "value": "x",
+                          "repeat": 3},
     }
     with pytest.raises(CaseError):
         apply_edits(production, (edits[op],), "test")

@@ -41,7 +41,7 @@ def validate(
     rule_tests: list[Path] | None = None,
 ) -> Report:
     """Run every in-process check; with `run_tools`, also promtool and amtool when installed."""
-    from leanvibe_stack.validate import crossref, promql, routing, schema, security, templates, tools
+    from leanvibe_stack.validate import crossref, promql, routing, schema, security, sizes, templates, tools
 
     bundle = Bundle(manifests)
     findings = [
@@ -50,6 +50,7 @@ def validate(
         *routing.check(bundle),
         *promql.check(bundle),
         *security.check(bundle),
+        *sizes.check(bundle),
         *templates.check(bundle),
     ]
     runs: list[ToolRun] = []
