@@ -304,8 +304,9 @@ def test_a_git_revision_against_the_working_tree_shows_only_that_rules_change(re
     assert changes[1] == "+" + changes[0][1:].replace(*THRESHOLD)
 
     mounting = [m for m in diffing.load_side(profile)
-                if any((v.get("configMap") or {}).get("name") == "prometheus-rules"
-                       for v in ((m.obj.get("spec") or {}).get("template") or {}).get("spec", {}).get("volumes", []))]
+                if any((source.get("configMap") or {}).get("name") == "prometheus-rules"
+                       for v in ((m.obj.get("spec") or {}).get("template") or {}).get("spec", {}).get("volumes", [])
+                       for source in [v, *(v.get("projected") or {}).get("sources", [])])]
     assert [diffing.label(m.key) for m in mounting] == [PROMETHEUS]
     notes = [line for line in lines if "checksum/config" in line]
     assert notes == [f"{PROMETHEUS}: checksum/config changed (prometheus-rules changed)"]

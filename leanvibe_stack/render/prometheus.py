@@ -11,9 +11,14 @@ from leanvibe_stack.render import yaml_file
 from leanvibe_stack.render.common import IngressRule, Peer, checksum, image_ref, ui_peers
 from leanvibe_stack.render.engine import render_object
 from leanvibe_stack.render.topology import Topology
+from leanvibe_stack.validate.sizes import json_size
 
 CONFIG_DIR = "/etc/prometheus/config"
 RULES_DIR = "/etc/prometheus/rules"
+# Rule files per ConfigMap, in bytes of the JSON that client-side `kubectl apply` stores in the object's
+# last-applied-configuration annotation (all annotations: at most 262,144 bytes).  The 64 KiB left is for
+# the rest of the object and what a kustomization may add (labels, annotations).
+RULES_SHARD_BUDGET = 192 * 1024
 PORT = 9090
 
 # Discovery reads these objects cluster-wide; nodes/proxy serves kubelet and cAdvisor metrics.
@@ -29,6 +34,8 @@ def render(stack: Stack, topo: Topology) -> list[Manifest]:
     server = stack.prometheus
     config = prometheus_config(stack, topo)
     rules = rule_files(stack)
+    shards = rule_shards(rules)
+    shard_names = [f"{c.name}-rules" if i == 0 else f"{c.name}-rules-{i + 1}" for i in range(len(shards))]
     args = [
         f"--config.file={CONFIG_DIR}/prometheus.yml",
         "--storage.tsdb.path=/prometheus",
@@ -45,8 +52,8 @@ def render(stack: Stack, topo: Topology) -> list[Manifest]:
         render_object("common/clusterrolebinding.yaml.j2", c.name, c=c),
         render_object("common/configmap.yaml.j2", c.name, c=c, name=f"{c.name}-config", extra_labels={},
                       data={"prometheus.yml": yaml_file(config)}),
-        render_object("common/configmap.yaml.j2", c.name, c=c, name=f"{c.name}-rules", extra_labels={},
-                      data=rules),
+        *(render_object("common/configmap.yaml.j2", c.name, c=c, name=name, extra_labels={}, data=shard)
+          for name, shard in zip(shard_names, shards, strict=True)),
         render_object("common/service.yaml.j2", c.name, c=c, name=c.name, headless=False,
                       ports=[{"name": "http", "port": PORT, "targetPort": "http"}]),
         render_object("common/service.yaml.j2", c.name, c=c, name=c.headless, headless=True,
@@ -54,7 +61,8 @@ def render(stack: Stack, topo: Topology) -> list[Manifest]:
         render_object("prometheus/statefulset.yaml.j2", c.name, c=c, p=server,
                       image=image_ref(server.image, stack.global_), pull_policy=stack.global_.image_pull_policy,
                       args=args, checksum=checksum(config, rules), config_dir=CONFIG_DIR, rules_dir=RULES_DIR,
-                      config_map=f"{c.name}-config", rules_map=f"{c.name}-rules"),
+                      config_map=f"{c.name}-config",
+                      rules_sources=[{"configMap": {"name": name}} for name in shard_names]),
     ]
     if server.replicas > 1:
         objects.append(render_object("common/poddisruptionbudget.yaml.j2", c.name, c=c))
@@ -120,6 +128,24 @@ def rule_files(stack: Stack) -> dict[str, str]:
         body["rules"] = [alert_rule(name, rule) for name, rule in group.rules.items()]
         files[f"{group_name}.yml"] = yaml_file({"groups": [body]})
     return files
+
+
+def rule_shards(files: dict[str, str], budget: int = RULES_SHARD_BUDGET) -> list[dict[str, str]]:
+    """Rule files packed in order into as few ConfigMaps' data as the budget allows (always one, maybe empty).
+
+    Greedy and deterministic: a file joins the current shard unless that would pass the budget; a file
+    bigger than the budget on its own gets a shard of its own (validate then reports its size).
+    """
+    shards: list[dict[str, str]] = [{}]
+    used = 0
+    for key, text in files.items():
+        cost = json_size(key) + json_size(text) + 2  # "key":"text", in the annotation's JSON
+        if shards[-1] and used + cost > budget:
+            shards.append({})
+            used = 0
+        shards[-1][key] = text
+        used += cost
+    return shards
 
 
 def alert_rule(name: str, rule: AlertRule) -> dict[str, Any]:
