@@ -6,9 +6,13 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from leanvibe_stack import yamlio
 from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.render import alertmanager as am_render
+from leanvibe_stack.validate import tools
+from leanvibe_stack.validate.bundle import Bundle
 from tests.conftest import REPO, find, require_tool
 
 ALERT_TESTS = sorted((REPO / "profiles" / "rule-tests").glob("*_test.yml"))
@@ -66,3 +70,24 @@ def test_amtool_rejects_what_the_seed_had(tmp_path: Path) -> None:
                  "route": {"receiver": "r"}, "receivers": [{"name": "r"}]}
     (tmp_path / "bad.yml").write_text(yamlio.dump(seed_like))
     assert _run(amtool, "check-config", str(tmp_path / "bad.yml")).returncode != 0
+
+
+def test_a_tool_that_hangs_or_cannot_start_fails_its_check_not_the_program(
+    production: list[Manifest], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # promtool test rules on thousands of rules can run past the timeout: that is a failed check
+    # (exit 1 with a reason), never an internal error.
+    hanging = tmp_path / "hanging"
+    hanging.write_text("#!/bin/sh\nsleep 30\n")
+    hanging.chmod(0o755)
+    broken = tmp_path / "broken"
+    broken.write_text("not a program\n")
+    broken.chmod(0o644)  # not executable: the OS refuses to start it
+    monkeypatch.setattr(tools, "TIMEOUT_SECONDS", 1)
+    for fake, reason in ((hanging, "did not finish within 1 s"), (broken, "could not run")):
+        monkeypatch.setattr(tools, "_tool", lambda name, fake=fake: str(fake))
+        findings, runs = tools.check(Bundle(production), rule_tests=ALERT_TESTS, require=True)
+        assert {run.name: run.status for run in runs} == {
+            "promtool-rules": "failed", "promtool-tests": "failed", "amtool": "failed"}
+        assert all(reason in run.detail for run in runs), runs
+        assert {f.check for f in findings} == {"tool.promtool-rules", "tool.promtool-tests", "tool.amtool"}
