@@ -18,7 +18,7 @@ from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.profiles import load_profile
 from tests.conftest import PROFILES, REPO, find
 
-SIZE = 100  # 100 rules, 10 scrape jobs, 2 dashboards
+SIZE = 500  # 500 rules (two rule ConfigMaps), 50 scrape jobs, 10 dashboards
 
 
 def test_quick_benchmark_runs_and_prints_every_figure() -> None:
@@ -40,8 +40,8 @@ def test_quick_benchmark_runs_and_prints_every_figure() -> None:
 
 
 def _rules(manifests: list[Manifest]) -> list[str]:
-    rule_files = find(manifests, "ConfigMap", "prometheus-rules")["data"]
-    return [rule["alert"] for text in rule_files.values()
+    shards = [m.obj["data"] for m in manifests if m.kind == "ConfigMap" and m.name.startswith("prometheus-rules")]
+    return [rule["alert"] for data in shards for text in data.values()
             for group in yaml.safe_load(text)["groups"] for rule in group["rules"] if "alert" in rule]
 
 
