@@ -15,16 +15,18 @@ import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
 
 from leanvibe_stack import yamlio
 from leanvibe_stack.credentials import REFERENCE_HINT, article, looks_like
 from leanvibe_stack.errors import Location, Problem, ProfileError
-from leanvibe_stack.models.base import split_at
-from leanvibe_stack.models.stack import Stack
+
+if TYPE_CHECKING:  # the models (pydantic) load only when a profile is validated: `profiles list` needs none
+    from pydantic import ValidationError
+
+    from leanvibe_stack.models.stack import Stack
 
 PACKAGE_PROFILES = Path(__file__).parent / "profiles"
 REPO_PROFILES = Path(__file__).parent.parent / "profiles"
@@ -105,6 +107,10 @@ def load_profile(spec: str, profiles_dir: Path | None = None, overrides: list[st
     if data.pop("abstract", False) is True:
         raise ProfileError([Problem(f"profile {spec!r} is abstract (a parent for others); render a profile "
                                     "that extends it", location=locations.get(("abstract",)))])
+    from pydantic import ValidationError
+
+    from leanvibe_stack.models.stack import Stack
+
     try:
         stack = Stack.model_validate(data)
     except ValidationError as error:
@@ -420,6 +426,8 @@ def _matching_parents(data: Any, pattern: tuple[str | None, ...]) -> list[tuple[
 
 def _problems(error: ValidationError, locations: dict[YamlPath, Location], path: Path,
               data: dict[str, Any]) -> list[Problem]:
+    from leanvibe_stack.models.base import split_at
+
     problems: dict[tuple[Any, ...], Problem] = {}
     for item in error.errors(include_url=False):
         relative, item["msg"] = split_at(str(item["msg"]).removeprefix("Value error, "))
@@ -467,6 +475,8 @@ def _message(item: Any, loc: tuple[Any, ...]) -> str:
 
 def _closest_field(loc: tuple[Any, ...]) -> str | None:
     """The valid setting nearest to an unknown key, among the fields of the model that holds it."""
+    from leanvibe_stack.models.stack import Stack
+
     names = _field_names(Stack, loc[:-1])
     matches = difflib.get_close_matches(str(loc[-1]), sorted(names), n=1, cutoff=0.6) if names else []
     return matches[0] if matches else None
@@ -474,6 +484,8 @@ def _closest_field(loc: tuple[Any, ...]) -> str | None:
 
 def _field_names(annotation: Any, path: tuple[Any, ...]) -> set[str]:
     """Field names (aliases) of the model reached by following `path` from `annotation`."""
+    from pydantic import BaseModel
+
     models = [t for t in _members(annotation) if isinstance(t, type) and issubclass(t, BaseModel)]
     if not path:
         return {field.alias or name for model in models for name, field in model.model_fields.items()}
