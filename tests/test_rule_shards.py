@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from benchmarks.synthetic import RULES_PER_GROUP, rule_groups
 from leanvibe_stack import diffing
 from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.models.stack import Stack
@@ -24,52 +24,14 @@ from leanvibe_stack.validate.bundle import Bundle
 from leanvibe_stack.validate.sizes import ANNOTATIONS_LIMIT, applied_size, json_size
 from tests.conftest import PROFILES, find, require_tool
 
-GROUPS, RULES_PER_GROUP = 50, 20
+GROUPS = 50
 KUBE_VERSION = "1.29"
 OBJECT_OVERHEAD = 1024  # apiVersion, kind, metadata and labels of a shard, as JSON
 
 
-def _rule(i: int) -> tuple[str, dict[str, Any]]:
-    """The i-th generated alert: API errors per endpoint, disks per volume or Redis clients per shard."""
-    n = i // 3
-    if i % 3 == 0:
-        selector = f'job="leanvibe-backend",endpoint="/api/v1/resource-{n}"'
-        return f"ApiResource{n:04d}HighErrorRate", {
-            "expr": f'sum(rate(leanvibe_api_requests_total{{{selector},status=~"5.."}}[5m]))\n  /\n'
-                    f"sum(rate(leanvibe_api_requests_total{{{selector}}}[5m]))\n> 0.05",
-            "for": "2m",
-            "labels": {"severity": "warning", "service": "leanvibe-backend", "team": "platform"},
-            "annotations": {"summary": f"High error rate on /api/v1/resource-{n}",
-                            "description": "Error rate is {{ $value | humanizePercentage }}"},
-        }
-    if i % 3 == 1:
-        selector = f'job="node-exporter",mountpoint="/data/vol-{n}"'
-        return f"DataVolume{n:04d}LowSpace", {
-            "expr": f"node_filesystem_avail_bytes{{{selector}}}\n  / node_filesystem_size_bytes{{{selector}}}\n< 0.1",
-            "for": "15m",
-            "labels": {"severity": "warning", "category": "infrastructure", "team": "platform"},
-            "annotations": {"summary": f"Volume /data/vol-{n} almost full",
-                            "description": "Only {{ $value | humanizePercentage }} free on {{ $labels.instance }}"},
-        }
-    return f"RedisShard{n:04d}TooManyClients", {
-        "expr": f'redis_connected_clients{{job="redis",redis_instance="redis-cluster-{n}"}} > 500',
-        "for": "5m",
-        "labels": {"severity": "warning", "service": "redis", "team": "platform"},
-        "annotations": {"summary": f"Too many clients on redis-cluster-{n}",
-                        "description": "{{ $value }} clients connected to {{ $labels.instance }}"},
-    }
-
-
-def _group_name(g: int) -> str:
-    return f"generated.{g:03d}.rules"
-
-
 @pytest.fixture(scope="module")
 def profile(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    groups = {
-        _group_name(g): {"rules": dict(_rule(g * RULES_PER_GROUP + r) for r in range(RULES_PER_GROUP))}
-        for g in range(GROUPS)
-    }
+    groups = rule_groups(GROUPS * RULES_PER_GROUP)  # the benchmark's rules: catalogue metrics, routed labels
     path = tmp_path_factory.mktemp("profiles") / "many-rules.yaml"
     # JSON is YAML: the profile loader reads it as it reads any profile.
     path.write_text(json.dumps({"extends": str(PROFILES / "production.yaml"),
