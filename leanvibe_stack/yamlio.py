@@ -119,7 +119,6 @@ def load_all(text: str) -> list[Any]:
         loader.dispose()
 
 
-
 class _Builder:
     """Python values from composed nodes, as SafeLoader builds them, in a third of its time.
 
