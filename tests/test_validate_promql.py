@@ -308,3 +308,55 @@ def test_application_catalogue_follows_prometheus_client_naming() -> None:
         assert {f"{histogram}_bucket", f"{histogram}_sum", f"{histogram}_count"} <= app
         assert histogram not in app
     assert {"leanvibe_payment_amount_usd_sum", "leanvibe_payment_amount_usd_count"} <= app
+
+
+# ---- metric names: the direct traversal agrees with promql_parser.walk --------------------------------
+
+NAME_EDGE_CASES = [
+    'rate(x[5m])', 'max_over_time(sum(y)[1h:5m])', '-z', '(a) + on(job) group_left b', 'topk(5, c)',
+    'count_values("v", d)', 'e @ 100', 'f offset 5m', '{__name__="g" or __name__="h"}', '{__name__=~"i.*"}',
+    '"text"', '1', 'scalar(j) * vector(1)', 'label_replace(k, "dst", "$1", "src", "(.*)")',
+    'quantile_over_time(0.9, l[10m]) > bool 3', 'absent(m{job="n"})', 'histogram_quantile(0.99, sum by (le) (o))',
+    'p unless q or r and s', 'sum(rate(t[5m] offset 1h))[30m:1m]',
+]
+
+
+def _walk_names(expr: str) -> set[str]:
+    """The reference: every VectorSelector promql_parser.walk visits."""
+    import promql_parser
+
+    names: set[str] = set()
+
+    def visit(node: Any) -> bool:
+        if isinstance(node, promql_parser.VectorSelector):
+            promql._selector_names(node, names)
+        return True
+
+    promql_parser.walk(promql_parser.parse(expr), pre_visit=visit)
+    return names
+
+
+def _all_expressions(rendered: dict[str, list[Manifest]]) -> list[str]:
+    from benchmarks.synthetic import alert_rule
+
+    exprs = list(NAME_EDGE_CASES) + [alert_rule(i)[1]["expr"] for i in range(40)]
+    for manifests in rendered.values():
+        checker = promql._Checker(Bundle(manifests))
+        for site in [*checker.rule_sites(), *checker.dashboard_sites()]:
+            expr = promql.interpolate(site.expr, site.variables) if site.variables else site.expr
+            if not isinstance(checker.parse(expr), str):
+                exprs.append(expr)
+    return exprs
+
+
+def test_metric_names_agree_with_walking_the_syntax_tree(rendered: dict[str, list[Manifest]]) -> None:
+    exprs = _all_expressions(rendered)
+    assert len(exprs) > 100
+    for expr in exprs:
+        assert promql.metric_names(expr) == _walk_names(expr), expr
+
+
+def test_a_node_kind_the_traversal_does_not_know_is_walked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(promql, "_WRAPPERS", ())  # subqueries, parentheses, unary minus: now "unknown"
+    for expr in ['max_over_time(sum(y)[1h:5m])', '-(z + w)']:
+        assert promql.metric_names(expr) == _walk_names(expr) != set()

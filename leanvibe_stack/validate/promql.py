@@ -135,20 +135,53 @@ def metric_names(expr: str) -> set[str]:
 
 def _names(ast: Any) -> set[str]:
     names: set[str] = set()
-
-    def visit(node: Any) -> bool:
-        if isinstance(node, promql_parser.VectorSelector):
-            if node.name:
-                names.add(node.name)
-            groups = [node.matchers.matchers, *node.matchers.or_matchers]
-            for group in groups:
-                for matcher in group:
-                    if matcher.name == "__name__" and matcher.op == promql_parser.MatchOp.Equal and matcher.value:
-                        names.add(matcher.value)
-        return True
-
-    promql_parser.walk(ast, pre_visit=visit)
+    _collect_names(ast, names)
     return names
+
+
+def _collect_names(node: Any, names: set[str]) -> None:
+    """The metric names below `node`, read off its attributes.
+
+    promql_parser.walk calls back into Python for every node and costs eight times as much (1 s for
+    10,000 rules); node kinds this code does not know go through walk, so none is ever skipped.
+    """
+    kind = type(node)
+    if kind is promql_parser.VectorSelector:
+        _selector_names(node, names)
+    elif kind is promql_parser.MatrixSelector:
+        _selector_names(node.vector_selector, names)
+    elif kind is promql_parser.BinaryExpr:
+        _collect_names(node.lhs, names)
+        _collect_names(node.rhs, names)
+    elif kind is promql_parser.AggregateExpr:
+        _collect_names(node.expr, names)
+        if node.param is not None:
+            _collect_names(node.param, names)
+    elif kind is promql_parser.Call:
+        for argument in node.args:
+            _collect_names(argument, names)
+    elif kind in _WRAPPERS:
+        _collect_names(node.expr, names)
+    elif kind not in _LEAVES:
+        def visit(found: Any) -> bool:
+            if isinstance(found, promql_parser.VectorSelector):
+                _selector_names(found, names)
+            return True
+
+        promql_parser.walk(node, pre_visit=visit)
+
+
+_WRAPPERS = (promql_parser.ParenExpr, promql_parser.UnaryExpr, promql_parser.SubqueryExpr)
+_LEAVES = (promql_parser.NumberLiteral, promql_parser.StringLiteral)
+
+
+def _selector_names(selector: Any, names: set[str]) -> None:
+    if selector.name:
+        names.add(selector.name)
+    for group in (selector.matchers.matchers, *selector.matchers.or_matchers):
+        for matcher in group:
+            if matcher.name == "__name__" and matcher.op == promql_parser.MatchOp.Equal and matcher.value:
+                names.add(matcher.value)
 
 
 # --------------------------------------------------------------------------------------------------------
