@@ -178,13 +178,18 @@ class Bench:
     peer: list[str]
     failures: list[str] = field(default_factory=list)
 
+    def failed(self, failure: CommandFailed, *rows: Row) -> None:
+        """Keep what the failed command printed; its rows say FAILED instead of figures."""
+        self.failures.append(str(failure))
+        for row in rows:
+            row.failed = f"FAILED (exit {failure.returncode})"
+
     def subprocess_row(self, figure: str, command: list[str], target: str) -> Row:
         row = Row(figure, "ms", target)
         try:
             row.samples = [child.ms for child in measure(command, self.runs)]
         except CommandFailed as failure:
-            self.failures.append(str(failure))
-            row.failed = f"FAILED (exit {failure.returncode})"
+            self.failed(failure, row)
         return row
 
     def production(self, tmp: Path, kube_version: str) -> list[Row]:
@@ -200,8 +205,7 @@ class Bench:
             ours_runs, peer_runs = measure_together(
                 [ours, [*self.peer, "--strict", "--quiet", "-k", kube_version, *files]], self.runs)
         except CommandFailed as failure:
-            self.failures.append(str(failure))
-            render.failed = peer.failed = f"FAILED (exit {failure.returncode})"
+            self.failed(failure, render, peer)
         else:
             render.samples = [child.ms for child in ours_runs]
             peer.samples = [child.ms for child in peer_runs]
@@ -246,8 +250,7 @@ class Bench:
             try:
                 children = measure(command, self.runs)
             except CommandFailed as failure:
-                self.failures.append(str(failure))
-                time_row.failed = rss_row.failed = f"FAILED (exit {failure.returncode})"
+                self.failed(failure, time_row, rss_row)
             else:
                 time_row.samples = [child.ms for child in children]
                 rss_row.samples = [child.mb for child in children]
