@@ -55,16 +55,13 @@ def _check_dns_label(value: str) -> str:
 _TARGET = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?)(?::([0-9]+))?")
 
 
-def _check_port(port: str | None, value: str) -> None:
-    if port is not None and not 1 <= int(port) <= 65535:
-        raise ValueError(f"{value!r}: port {port} is outside 1-65535")
-
-
 def _check_target(value: str) -> str:
     match = _TARGET.fullmatch(value)
     if match is None:
         raise ValueError(f"{value!r} is not a scrape target such as 'host:9100', '10.0.0.5:9100' or '[::1]:9100'")
-    _check_port(match.group(2), value)
+    port = match.group(2)
+    if port is not None and not 1 <= int(port) <= 65535:
+        raise ValueError(f"{value!r}: port {port} is outside 1-65535")
     return value
 
 

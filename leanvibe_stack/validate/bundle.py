@@ -167,7 +167,6 @@ class Bundle:
         """The first parsed config file of a program (replicas of one workload share it)."""
         return next((c for c in self.configs if c.program == program and isinstance(c.data, dict)), None)
 
-
     # The parsed files below are read by several checks: parsed once per bundle, never changed.
     @cached_property
     def rule_files(self) -> list[tuple[MountedFile, Any]]:

@@ -50,14 +50,15 @@ def _tool(name: str) -> str | None:
     return shutil.which(name)
 
 
-def _run(*args: str) -> subprocess.CompletedProcess[str] | str:
-    """The finished tool, or why it did not finish (a tool that hangs or cannot start fails the check)."""
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    """The tool's result; one that hangs or cannot start fails (exit -1) with the reason as its output."""
     try:
         return subprocess.run(args, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False)
     except subprocess.TimeoutExpired:
-        return f"did not finish within {TIMEOUT_SECONDS} s"
+        reason = f"did not finish within {TIMEOUT_SECONDS} s"
     except OSError as error:
-        return f"could not run {args[0]}: {error.strerror or error}"
+        reason = f"could not run {args[0]}: {error.strerror or error}"
+    return subprocess.CompletedProcess(args, -1, "", reason)
 
 
 def _write_rules(bundle: Bundle, directory: Path) -> list[Path]:
@@ -80,7 +81,7 @@ def _promtool_rules(bundle: Bundle, work: Path) -> ToolRun | None:
     if promtool is None:
         return ToolRun("promtool-rules", "not run", "promtool is not installed (Debian: prometheus)")
     result = _run(promtool, "check", "rules", *map(str, rules))
-    if isinstance(result, str) or result.returncode != 0:
+    if result.returncode != 0:
         return ToolRun("promtool-rules", "failed", f"promtool check rules: {_tail(result)}")
     return ToolRun("promtool-rules", "passed")
 
@@ -101,7 +102,7 @@ def _promtool_tests(bundle: Bundle, work: Path, rule_tests: list[Path]) -> ToolR
         shutil.copyfile(test, copy)
         copies.append(str(copy))
     result = _run(promtool, "test", "rules", *copies)
-    if isinstance(result, str) or result.returncode != 0:
+    if result.returncode != 0:
         return ToolRun("promtool-tests", "failed", f"promtool test rules: {_tail(result)}")
     return ToolRun("promtool-tests", "passed", f"{len(copies)} test file(s)")
 
@@ -130,13 +131,11 @@ def _amtool(bundle: Bundle, work: Path) -> ToolRun | None:
     else:
         path.write_text(config.file.text() or "", encoding="utf-8")
     result = _run(amtool, "check-config", str(path))
-    if isinstance(result, str) or result.returncode != 0:
+    if result.returncode != 0:
         return ToolRun("amtool", "failed", f"amtool check-config: {_tail(result)}")
     return ToolRun("amtool", "passed")
 
 
-def _tail(result: subprocess.CompletedProcess[str] | str) -> str:
-    if isinstance(result, str):
-        return result
+def _tail(result: subprocess.CompletedProcess[str]) -> str:
     lines = (result.stdout + result.stderr).strip().splitlines()
     return " | ".join(line.strip() for line in lines[-6:] if line.strip())
