@@ -264,3 +264,18 @@ def test_render_all_reports_progress_only_on_a_terminal(tmp_path: Path, monkeypa
     assert shown.exit_code == 0
     assert [line for line in shown.stderr.splitlines() if line.startswith("rendering")] == [
         "rendering development ...", "rendering production ...", "rendering staging ..."]
+
+
+@pytest.mark.parametrize(("args", "not_loaded"), [
+    (["--version"], ["typer", "pydantic", "yaml", "jinja2"]),
+    (["--help"], ["rich", "pydantic", "yaml", "jinja2", "leanvibe_stack.models.stack"]),
+    (["profiles", "list"], ["rich", "jinja2", "jsonschema_rs", "leanvibe_stack.models.stack"]),
+])
+def test_light_commands_import_only_what_they_use(args: list[str], not_loaded: list[str]) -> None:
+    # Start-up is most of a light command's time (issue 7): these modules cost 30-160 ms each.
+    probe = ("import sys\nfrom leanvibe_stack.launcher import main\n"
+             f"sys.argv = ['leanvibe-stack', *{args!r}]\n"
+             "try:\n    main()\nexcept SystemExit:\n    pass\n"
+             f"print(sorted(m for m in {not_loaded!r} if m in sys.modules), file=sys.stderr)\n")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert result.stderr.strip().splitlines()[-1] == "[]", result.stderr
