@@ -102,8 +102,10 @@ def write_trees(targets: dict[Path, Tree], root: Path | None = None) -> list[Pat
 
 def check_trees(targets: dict[Path, Tree], root: Path | None = None) -> list[str]:
     """One report per tree that differs from the disk (`diff`'s per-object diff, then file problems; see
-    output.drift); with `root`, a line per tree of a profile that is gone too.  Empty when all are current."""
-    diffs = [diff for target, files in targets.items() for diff in output.drift(files, target)]
+    diff.tree_drift); with `root`, a line per tree of a profile that is gone too.  Empty when all are current."""
+    from leanvibe_stack.diff import tree_drift
+
+    diffs = [report for target, files in targets.items() if (report := tree_drift(files, target))]
     orphans = output.orphan_trees(root, targets) if root else []
     return diffs + [f"{orphan}: rendered tree of no current profile; delete it\n" for orphan in orphans]
 

@@ -67,3 +67,7 @@ class InputError(LeanvibeError):
 
 class OutputError(LeanvibeError):
     """Rendered output could not be written."""
+
+
+class UsageError(LeanvibeError):
+    """A command line that cannot run as given: missing or conflicting options (exit 2, like click's)."""

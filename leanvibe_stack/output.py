@@ -1,4 +1,4 @@
-"""Ordering, the stdout stream, the per-object directory tree and the `--check` comparison."""
+"""Ordering, the stdout stream, the per-object directory tree, and writing trees all or nothing."""
 
 from __future__ import annotations
 
@@ -162,19 +162,6 @@ def _interrupts_deferred() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
-
-
-def drift(files: dict[str, str], target: Path) -> list[str]:
-    """What differs between a rendered tree and the files on disk: empty when they match, else one report.
-
-    The report is `diff`'s (objects added, removed and changed, embedded config files diffed on their
-    own, checksum notes, alerting), then files missing, extra or renumbered, then a plain diff of any
-    file whose bytes differ while its objects do not.
-    """
-    from leanvibe_stack.diffing import tree_drift
-
-    report = tree_drift(files, target)
-    return [report] if report else []
 
 
 def orphan_trees(root: Path, targets: Iterable[Path]) -> list[Path]:

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from leanvibe_stack import __version__, cli, output
+from leanvibe_stack import __version__, output
+from leanvibe_stack.commands import render as render_command
 from leanvibe_stack.manifest import Manifest
 from tests.conftest import PROFILES, REPO, invoke
 
@@ -259,7 +260,7 @@ def test_only_with_an_unknown_component_lists_the_known_ones() -> None:
 def test_render_all_reports_progress_only_on_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     quiet = invoke("render", "--all", "--output-dir", str(tmp_path / "a"))
     assert "rendering" not in quiet.stderr
-    monkeypatch.setattr(cli, "_progress_enabled", lambda: True)
+    monkeypatch.setattr(render_command, "_progress_enabled", lambda: True)
     shown = invoke("render", "--all", "--output-dir", str(tmp_path / "b"))
     assert shown.exit_code == 0
     assert [line for line in shown.stderr.splitlines() if line.startswith("rendering")] == [

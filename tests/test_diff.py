@@ -15,8 +15,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from leanvibe_stack import diffing, output, yamlio
+from leanvibe_stack import output, yamlio
 from leanvibe_stack.cli import app
+from leanvibe_stack.diff import compare
+from leanvibe_stack.diff.comparison import EMBEDDED, label, unified
+from leanvibe_stack.diff.sides import load_side
 from leanvibe_stack.errors import InputError
 from leanvibe_stack.manifest import Manifest
 from tests.conftest import PROFILES, REPO
@@ -47,9 +50,9 @@ def edited(manifests: list[Manifest]) -> list[Manifest]:
     return [Manifest(copy.deepcopy(m.obj), m.component, m.source) for m in manifests]
 
 
-def find(manifests: list[Manifest], label: str) -> Manifest:
-    matches = [m for m in manifests if diffing.label(m.key) == label]
-    assert len(matches) == 1, label
+def find(manifests: list[Manifest], wanted: str) -> Manifest:
+    matches = [m for m in manifests if label(m.key) == wanted]
+    assert len(matches) == 1, wanted
     return matches[0]
 
 
@@ -97,7 +100,7 @@ def stripped(obj: dict[str, Any]) -> dict[str, Any]:
     """What the object-level diff shows: embedded files as placeholders, no checksum annotation."""
     obj = copy.deepcopy(obj)
     if obj.get("kind") == "ConfigMap":
-        obj["data"] = {k: diffing.EMBEDDED if isinstance(v, str) and "\n" in v else v
+        obj["data"] = {k: EMBEDDED if isinstance(v, str) and "\n" in v else v
                        for k, v in (obj.get("data") or {}).items()}
     template = (obj.get("spec") or {}).get("template") or {}
     annotations = (template.get("metadata") or {}).get("annotations") or {}
@@ -135,15 +138,15 @@ def test_production_against_staging_lists_every_differing_object_with_a_correct_
     assert differing
     lines = result.stdout.splitlines()
     for key in sorted(after.keys() - before.keys()):
-        assert f"added: {diffing.label(key)}" in lines
+        assert f"added: {label(key)}" in lines
     for key in sorted(before.keys() - after.keys()):
-        assert f"removed: {diffing.label(key)}" in lines
+        assert f"removed: {label(key)}" in lines
     for key in differing:
-        name = diffing.label(key)
+        name = label(key)
         assert any(line.startswith((f"--- {name}\t", f"--- {name} data[", f"{name}: checksum/config"))
                    for line in lines), name
 
-    comparison = diffing.compare(rendered["production"], rendered["staging"], ("production", "staging"))
+    comparison = compare(rendered["production"], rendered["staging"], ("production", "staging"))
     assert {c.manifest.key for c in comparison.changed} == differing
     for change in comparison.changed:
         old, new = before[change.manifest.key].obj, after[change.manifest.key].obj
@@ -303,11 +306,11 @@ def test_a_git_revision_against_the_working_tree_shows_only_that_rules_change(re
     assert changes[0].startswith("-") and changes[0].strip().endswith(THRESHOLD[0])
     assert changes[1] == "+" + changes[0][1:].replace(*THRESHOLD)
 
-    mounting = [m for m in diffing.load_side(profile)
+    mounting = [m for m in load_side(profile)
                 if any((source.get("configMap") or {}).get("name") == "prometheus-rules"
                        for v in ((m.obj.get("spec") or {}).get("template") or {}).get("spec", {}).get("volumes", [])
                        for source in [v, *(v.get("projected") or {}).get("sources", [])])]
-    assert [diffing.label(m.key) for m in mounting] == [PROMETHEUS]
+    assert [label(m.key) for m in mounting] == [PROMETHEUS]
     notes = [line for line in lines if "checksum/config" in line]
     assert notes == [f"{PROMETHEUS}: checksum/config changed (prometheus-rules changed)"]
     assert "  rule changed: LeanVibeHighErrorRate (expr)" in lines
@@ -365,8 +368,8 @@ def test_bad_git_revisions_exit_2(repo: Path, tmp_path: Path, monkeypatch: pytes
 
 
 def test_unified_marks_a_missing_final_newline_and_is_empty_when_equal() -> None:
-    assert diffing.unified("a\n", "a\n", "t", ("x", "y")) == ""
-    text = diffing.unified("a\nb", "a\nc\n", "t", ("x", "y"))
+    assert unified("a\n", "a\n", "t", ("x", "y")) == ""
+    text = unified("a\nb", "a\nc\n", "t", ("x", "y"))
     assert text.splitlines() == ["--- t\tx", "+++ t\ty", "@@ -1,2 +1,2 @@", " a", "-b",
                                  "\\ No newline at end of file", "+c"]
     assert apply_patch("a\nb", text) == "a\nc\n"
@@ -379,7 +382,7 @@ def test_checksum_notes_name_configs_mounted_through_projected_volumes(productio
     dashboard.obj["data"][key] = dashboard.obj["data"][key].replace('"title"', '"title" ', 1)
     grafana = find(changed, "Deployment/leanvibe-monitoring/grafana")
     grafana.obj["spec"]["template"]["metadata"]["annotations"]["checksum/config"] = "changed"
-    comparison = diffing.compare(production, changed)
+    comparison = compare(production, changed)
     assert [str(n) for n in comparison.notes] == [
         "Deployment/leanvibe-monitoring/grafana: checksum/config changed (grafana-dashboard-leanvibe-overview changed)"]
     [diff] = next(c for c in comparison.changed if c.manifest.kind == "ConfigMap").diffs
@@ -390,7 +393,7 @@ def test_a_label_only_change_of_a_configmap_is_not_a_cause(production: list[Mani
     changed = edited(production)
     find(changed, RULES).obj["metadata"]["labels"]["extra"] = "x"
     find(changed, PROMETHEUS).obj["spec"]["template"]["metadata"]["annotations"]["checksum/config"] = "changed"
-    assert [str(n) for n in diffing.compare(production, changed).notes] == [
+    assert [str(n) for n in compare(production, changed).notes] == [
         f"{PROMETHEUS}: checksum/config changed (no mounted config in this comparison changed)"]
 
 
@@ -405,7 +408,7 @@ def test_alerting_summary_reports_rules_and_receivers(production: list[Manifest]
     group.remove(second)
     group.append(added)
     rules_map[RULES_KEY] = yamlio.dump(rules)
-    alerting = diffing.compare(production, changed).alerting
+    alerting = compare(production, changed).alerting
     by_name = {r.alert: r for r in alerting.rules}
     assert by_name[first["alert"]].fields == ("for", "labels")
     assert by_name[second["alert"]].change == "removed" and by_name["BrandNewAlert"].change == "added"
@@ -420,14 +423,14 @@ def test_a_route_change_reroutes_alerts_without_any_rule_change(production: list
     config = yamlio.load(config_map["alertmanager.yml"])
     config["route"]["routes"] = []
     config_map["alertmanager.yml"] = yamlio.dump(config)
-    alerting = diffing.compare(production, changed).alerting
+    alerting = compare(production, changed).alerting
     assert alerting.rules == () and alerting.reroutes
     assert all(r.new == (config["route"]["receiver"],) for r in alerting.reroutes)
 
 
 def test_duplicate_objects_on_one_side_are_an_input_error(production: list[Manifest]) -> None:
     with pytest.raises(InputError, match="appears twice"):
-        diffing.compare([*production, production[0]], production)
+        compare([*production, production[0]], production)
 
 
 # --- render --check uses the engine ------------------------------------------------------------------------

@@ -17,9 +17,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from leanvibe_stack import topology_graph, yamlio
-from leanvibe_stack.manifest import Manifest
-from leanvibe_stack.topology_graph import (
+from leanvibe_stack import yamlio
+from leanvibe_stack.graph import (
     ALERTS,
     NOTIFIES,
     PUSHES,
@@ -27,12 +26,13 @@ from leanvibe_stack.topology_graph import (
     SCRAPES,
     Edge,
     Graph,
+    Node,
     build,
-    discovered_workloads,
-    resolve_service,
     to_dot,
     to_mermaid,
 )
+from leanvibe_stack.graph.discovery import discovered_workloads, resolve_service
+from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.validate.bundle import Bundle
 from tests.conftest import RENDERED_PROFILES, invoke
 
@@ -466,8 +466,8 @@ def test_ids_are_sanitized_unique_and_never_keywords() -> None:
 
 
 def test_labels_are_escaped_for_mermaid_and_dot() -> None:
-    graph = Graph([topology_graph.Node("a", 'say "hi" #1', "external", ("external", "a")),
-                   topology_graph.Node("b", "back\\slash", "external", ("external", "b"))],
+    graph = Graph([Node("a", 'say "hi" #1', "external", ("external", "a")),
+                   Node("b", "back\\slash", "external", ("external", "b"))],
                   [Edge("a", "b", QUERIES, 'ds "x"')])
     nodes, edges = parse_mermaid(to_mermaid(graph, "title"))
     assert unescape_mermaid(nodes["a"]) == 'say "hi" #1'

@@ -792,12 +792,12 @@ def test_template_bytecode_cache_never_changes_output_and_may_be_unwritable(
 def test_no_workload_is_scraped_by_two_jobs(profile: str, rendered: dict[str, list[Manifest]]) -> None:
     # Two jobs over the same target duplicate every series under two `job` labels (Prometheus used to
     # be scraped by its own job and, through its prometheus.io/scrape annotation, by kubernetes-pods).
-    from leanvibe_stack import topology_graph
+    from leanvibe_stack.graph import SCRAPES, build
 
-    graph = topology_graph.build(rendered[profile])
+    graph = build(rendered[profile])
     jobs: dict[str, set[str]] = {}
     for edge in graph.edges:
-        if edge.verb == topology_graph.SCRAPES and graph.node(edge.target).kind == "workload":
+        if edge.verb == SCRAPES and graph.node(edge.target).kind == "workload":
             jobs.setdefault(graph.node(edge.target).label, set()).add(edge.detail)
     assert jobs, "no scrape edges at all"
     assert {target: sorted(found) for target, found in jobs.items() if len(found) > 1} == {}

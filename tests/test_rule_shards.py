@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.synthetic import RULES_PER_GROUP, rule_groups
-from leanvibe_stack import diffing
+from leanvibe_stack import diff
 from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.models.stack import Stack
 from leanvibe_stack.profiles import load_profile
@@ -121,7 +121,7 @@ def test_a_change_in_any_shard_rolls_prometheus_and_diff_names_that_shard(profil
             f"prometheus.rule_groups[{group}].rules[{alert}].for=17m"]).stack, "production")
         assert [m.name for m in _shards(changed)] == [m.name for m in _shards(many)]
         checksums.add(_checksum(changed))
-        notes = [str(note) for note in diffing.compare(many, changed).notes]
+        notes = [str(note) for note in diff.compare(many, changed).notes]
         assert notes == [f"StatefulSet/leanvibe-monitoring/prometheus: checksum/config changed ({shard.name} changed)"]
     assert len(checksums) == len(_shards(many)) + 1
 

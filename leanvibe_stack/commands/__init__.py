@@ -1,6 +1,7 @@
-"""More commands, one module each; `register(app)` adds them to the CLI.
+"""Every command of the CLI, one module each; `register(app)` adds a module's command(s) to the app.
 
-Modules import their heavy dependencies inside the command functions, so `--help` stays cheap.
+Modules import their heavy dependencies inside the command functions, so `--help` stays cheap.  Shared
+options live in `options`; errors are turned into messages and exit codes by the app (`cli.ErrorBoundary`).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import importlib
 
 import typer
 
-MODULES = ("diff", "profiles", "schema", "routes", "graph")
+MODULES = ("render", "validate", "diff", "profiles", "schema", "routes", "graph")
 
 
 def register_all(app: typer.Typer) -> None:

@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from leanvibe_stack.errors import UsageError
+
 if TYPE_CHECKING:
-    from leanvibe_stack import diffing
+    from leanvibe_stack.diff import Comparison
 
 
 class DiffFormat(StrEnum):
@@ -47,53 +49,48 @@ Color = Annotated[
 Context = Annotated[int, typer.Option("--context", "-U", min=0, help="Lines of context around each change.")]
 
 
-def register(app: typer.Typer) -> None:
-    """Add this module's command(s) to the CLI."""
-    from leanvibe_stack.cli import reports_errors
+def diff(old: OldSide = None, new: NewSide = None, profile: GitProfile = None, profiles_dir: ProfilesDir = None,
+         output: Output = DiffFormat.text, stat: Stat = False, color: Color = None, context: Context = 3) -> None:
+    """Show what changes between two sides, object by object, with an alerting summary.
 
-    @app.command()
-    @reports_errors
-    def diff(old: OldSide = None, new: NewSide = None, profile: GitProfile = None, profiles_dir: ProfilesDir = None,
-             output: Output = DiffFormat.text, stat: Stat = False, color: Color = None, context: Context = 3) -> None:
-        """Show what changes between two sides, object by object, with an alerting summary.
+    Objects are matched by (apiVersion, kind, namespace, name). Config files embedded in ConfigMaps
+    are diffed as their own text; checksum/config changes collapse into one note per pod naming the
+    config that caused them. Exit codes: 0 identical, 1 different, 2 bad arguments or input.
 
-        Objects are matched by (apiVersion, kind, namespace, name). Config files embedded in ConfigMaps
-        are diffed as their own text; checksum/config changes collapse into one note per pod naming the
-        config that caused them. Exit codes: 0 identical, 1 different, 2 bad arguments or input.
+    Example: leanvibe-stack diff git:HEAD production --profile production --output markdown
+    """
+    from leanvibe_stack import diff as diffing
 
-        Example: leanvibe-stack diff git:HEAD production --profile production --output markdown
-        """
-        from leanvibe_stack import diffing
-
-        _check_arguments(old, new)
-        assert old is not None and new is not None
-        uses_git = any(side.startswith(diffing.GIT_PREFIX) for side in (old, new))
-        if profile is not None and not uses_git and profile != os.environ.get("LEANVIBE_PROFILE"):
-            _usage("--profile names the profile to render at a git:REV side; there is none")
-        before = diffing.load_side(old, profile=profile, profiles_dir=profiles_dir)
-        after = diffing.load_side(new, profile=profile, profiles_dir=profiles_dir)
-        comparison = diffing.compare(before, after, (diffing.side_name(old), diffing.side_name(new)),
-                                     context=context)
-        sys.stdout.write(_format(comparison, output, stat, _colour(color)))
-        if not comparison.identical:
-            raise typer.Exit(1)
+    _check_arguments(old, new)
+    assert old is not None and new is not None
+    uses_git = any(side.startswith(diffing.GIT_PREFIX) for side in (old, new))
+    if profile is not None and not uses_git and profile != os.environ.get("LEANVIBE_PROFILE"):
+        raise UsageError("--profile names the profile to render at a git:REV side; there is none")
+    before = diffing.load_side(old, profile=profile, profiles_dir=profiles_dir)
+    after = diffing.load_side(new, profile=profile, profiles_dir=profiles_dir)
+    comparison = diffing.compare(before, after, (diffing.side_name(old), diffing.side_name(new)),
+                                 context=context)
+    sys.stdout.write(_format(comparison, output, stat, _colour(color)))
+    if not comparison.identical:
+        raise typer.Exit(1)
 
 
 def _check_arguments(old: str | None, new: str | None) -> None:
     if old is None or new is None:
-        _usage("give two sides to compare: leanvibe-stack diff OLD NEW (profiles, directories, files, -, git:REV)")
+        raise UsageError("give two sides to compare: leanvibe-stack diff OLD NEW "
+                         "(profiles, directories, files, -, git:REV)")
     if old == new == "-":
-        _usage("only one side can be read from stdin (-)")
+        raise UsageError("only one side can be read from stdin (-)")
 
 
-def _format(comparison: diffing.Comparison, output: DiffFormat, stat: bool, color: bool) -> str:
-    from leanvibe_stack import diffing
+def _format(comparison: Comparison, output: DiffFormat, stat: bool, color: bool) -> str:
+    from leanvibe_stack.diff import as_json, as_markdown, as_stat, as_text
 
     if output is DiffFormat.markdown:
-        return diffing.as_markdown(comparison, stat=stat)
+        return as_markdown(comparison, stat=stat)
     if output is DiffFormat.json:
-        return diffing.as_json(comparison, stat=stat)
-    return diffing.as_stat(comparison) if stat else diffing.as_text(comparison, color=color)
+        return as_json(comparison, stat=stat)
+    return as_stat(comparison) if stat else as_text(comparison, color=color)
 
 
 def _colour(option: bool | None) -> bool:
@@ -102,6 +99,6 @@ def _colour(option: bool | None) -> bool:
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
-def _usage(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(2)
+def register(app: typer.Typer) -> None:
+    """Add `diff` to the CLI."""
+    app.command()(diff)

@@ -1,8 +1,8 @@
 """`leanvibe-stack profiles list|show`: which profiles exist, what one sets, and where each value came from.
 
-No `from __future__ import annotations` here: typer evaluates the commands' annotations, and the option
-types they use are imported inside `register` (importing the CLI at module level would be a cycle).
 """
+
+from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+from leanvibe_stack.commands.options import OutputFormat, ProfilesDirOption, SetOption
 
 if TYPE_CHECKING:
     from leanvibe_stack.errors import Location, Problem
@@ -31,7 +33,7 @@ class ProfileRow:
     path: Path
 
 
-def profile_rows(profiles_dir: Path) -> tuple[list[ProfileRow], list["Problem"]]:
+def profile_rows(profiles_dir: Path) -> tuple[list[ProfileRow], list[Problem]]:
     """A row per `*.yaml` in the directory, by name, plus the problems of files that cannot be read."""
     from leanvibe_stack.errors import Location, Problem, ProfileError
     from leanvibe_stack.profiles import available_profiles, load_yaml_file
@@ -149,7 +151,7 @@ def _ordered(value: Any, raw: Any, defaults: bool) -> Any:
     return value
 
 
-def _provenance(where: YamlPath, raw: Any, locations: dict[YamlPath, "Location"], base_dir: Path) -> str:
+def _provenance(where: YamlPath, raw: Any, locations: dict[YamlPath, Location], base_dir: Path) -> str:
     """`file:line` (relative to `base_dir`) of the value at `where`, `--set`, or `default` (no file wrote it)."""
     node, depth = raw, 0
     for part in where:
@@ -221,71 +223,70 @@ def annotate(text: str, comment_for: Callable[[YamlPath], str]) -> str:
     return "".join(f"{line}\n" for line in lines)
 
 
+profiles_app = typer.Typer(help="List the profiles, and show what one sets and where each value came from.",
+                           no_args_is_help=True, rich_markup_mode=None)
+
+
+@profiles_app.command("list")
+def list_profiles(
+    profiles_dir: ProfilesDirOption = None,
+    output: Annotated[
+        OutputFormat, typer.Option("--output", help="An aligned table, or a JSON array of objects.")
+    ] = OutputFormat.text,
+) -> None:
+    """List every profile in the profiles directory: name, parent, whether abstract, description.
+
+    Abstract profiles (parents only, never rendered) are listed too.
+
+    The description is the file's own `description:`.
+
+    Unreadable files are reported on stderr (exit 2) after the others are listed.
+    """
+    import sys
+
+    from leanvibe_stack.errors import ProfileError
+    from leanvibe_stack.profiles import default_profiles_dir
+
+    directory = profiles_dir or default_profiles_dir()
+    rows, problems = profile_rows(directory)
+    if not rows and not problems:
+        typer.echo(f"no profiles (*.yaml) in {directory}", err=True)
+    if rows or output is OutputFormat.json:
+        sys.stdout.write(rows_json(rows) if output is OutputFormat.json else rows_table(rows))
+    if problems:
+        raise ProfileError(problems)
+
+
+@profiles_app.command("show")
+def show(
+    name: Annotated[
+        str, typer.Argument(help="Profile name (resolved in --profiles-dir) or path to a profile file.",
+                            show_default=False)
+    ],
+    profiles_dir: ProfilesDirOption = None,
+    provenance: Annotated[
+        bool, typer.Option("--provenance", help="End each value's line with `# FILE:LINE` (file relative "
+                           "to the profiles directory), `# --set` or `# default`.")
+    ] = False,
+    no_defaults: Annotated[
+        bool, typer.Option("--no-defaults", help="Leave out values no profile file (nor --set) writes.")
+    ] = False,
+    overrides: SetOption = None,
+) -> None:
+    """Print the merged, validated profile as YAML: every value `render` uses, defaults included.
+
+    Keys follow the profile files' order (the parent's, then what the child adds), then defaults.
+
+    Validation errors print as `file:line: field: message` (exit 2).
+
+    An abstract profile is shown as if it were concrete.
+    """
+    import sys
+
+    shown = shown_profile(name, profiles_dir, overrides, defaults=not no_defaults)
+    sys.stdout.write(dump_yaml(shown.data, shown.provenance if provenance else None))
+
+
 def register(app: typer.Typer) -> None:
-    """Add this module's command(s) to the CLI."""
-    from leanvibe_stack.cli import OutputFormat, ProfilesDirOption, SetOption, reports_errors
-
-    profiles_app = typer.Typer(help="List the profiles, and show what one sets and where each value came from.",
-                               no_args_is_help=True, rich_markup_mode=None)
-
-    @profiles_app.command("list")
-    @reports_errors
-    def list_profiles(
-        profiles_dir: ProfilesDirOption = None,
-        output: Annotated[
-            OutputFormat, typer.Option("--output", help="An aligned table, or a JSON array of objects.")
-        ] = OutputFormat.text,
-    ) -> None:
-        """List every profile in the profiles directory: name, parent, whether abstract, description.
-
-        Abstract profiles (parents only, never rendered) are listed too.
-
-        The description is the file's own `description:`.
-
-        Unreadable files are reported on stderr (exit 2) after the others are listed.
-        """
-        import sys
-
-        from leanvibe_stack.errors import ProfileError
-        from leanvibe_stack.profiles import default_profiles_dir
-
-        directory = profiles_dir or default_profiles_dir()
-        rows, problems = profile_rows(directory)
-        if not rows and not problems:
-            typer.echo(f"no profiles (*.yaml) in {directory}", err=True)
-        if rows or output is OutputFormat.json:
-            sys.stdout.write(rows_json(rows) if output is OutputFormat.json else rows_table(rows))
-        if problems:
-            raise ProfileError(problems)
-
-    @profiles_app.command("show")
-    @reports_errors
-    def show(
-        name: Annotated[
-            str, typer.Argument(help="Profile name (resolved in --profiles-dir) or path to a profile file.",
-                                show_default=False)
-        ],
-        profiles_dir: ProfilesDirOption = None,
-        provenance: Annotated[
-            bool, typer.Option("--provenance", help="End each value's line with `# FILE:LINE` (file relative "
-                               "to the profiles directory), `# --set` or `# default`.")
-        ] = False,
-        no_defaults: Annotated[
-            bool, typer.Option("--no-defaults", help="Leave out values no profile file (nor --set) writes.")
-        ] = False,
-        overrides: SetOption = None,
-    ) -> None:
-        """Print the merged, validated profile as YAML: every value `render` uses, defaults included.
-
-        Keys follow the profile files' order (the parent's, then what the child adds), then defaults.
-
-        Validation errors print as `file:line: field: message` (exit 2).
-
-        An abstract profile is shown as if it were concrete.
-        """
-        import sys
-
-        shown = shown_profile(name, profiles_dir, overrides, defaults=not no_defaults)
-        sys.stdout.write(dump_yaml(shown.data, shown.provenance if provenance else None))
-
+    """Add `profiles list` and `profiles show` to the CLI."""
     app.add_typer(profiles_app, name="profiles")

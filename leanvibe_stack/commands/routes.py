@@ -6,15 +6,19 @@ files and external labels of the Prometheus pod), routed with Alertmanager 0.25'
 (`leanvibe_stack.validate.routing`).
 """
 
-# No `from __future__ import annotations`: typer reads the option types of the commands defined inside
-# `register`, where the shared option aliases are local names.
+from __future__ import annotations
+
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from leanvibe_stack.commands.options import ProfileOption, ProfilesDirOption, SetOption, required_profile
+from leanvibe_stack.errors import UsageError
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from pathlib import Path
 
     from leanvibe_stack.manifest import Manifest
     from leanvibe_stack.validate.bundle import Bundle
@@ -41,7 +45,7 @@ class AlertRoute:
 class Routing:
     """What `routes` needs from a render: the root route, the alert rules' routes, where the config is."""
 
-    tree: "RouteNode"
+    tree: RouteNode
     alerts: list[AlertRoute]
     source: str  # e.g. "ConfigMap leanvibe-monitoring/alertmanager-config, key alertmanager.yml"
 
@@ -50,7 +54,7 @@ class RoutingError(Exception):
     """The render has no usable Alertmanager config (reported as a user error, exit 2)."""
 
 
-def routing_of(manifests: "list[Manifest] | Bundle") -> Routing:
+def routing_of(manifests: list[Manifest] | Bundle) -> Routing:
     """The routing tree of the rendered Alertmanager config and the routes of every alert rule."""
     from leanvibe_stack.validate.bundle import Bundle, as_dict
     from leanvibe_stack.validate.routing import MatcherError, alert_labels, parse_route, route_alert
@@ -106,7 +110,7 @@ def go_quote(value: str) -> str:
 _MATCH_TYPE_ORDER = {"=": 0, "!=": 1, "=~": 2, "!~": 3}
 
 
-def matchers_text(matchers: "tuple[Matcher, ...]", anchored: "frozenset[int]" = frozenset()) -> str:
+def matchers_text(matchers: tuple[Matcher, ...], anchored: frozenset[int] = frozenset()) -> str:
     """`{a="1",b=~"x|y"}`: sorted as Alertmanager sorts a route's matchers (name, value, type).
 
     Matchers whose index is in `anchored` came from the deprecated `match_re`, which Alertmanager
@@ -117,14 +121,14 @@ def matchers_text(matchers: "tuple[Matcher, ...]", anchored: "frozenset[int]" = 
     return "{" + ",".join(f"{name}{op}{go_quote(value)}" for name, op, value in ordered) + "}"
 
 
-def _legacy_regex_indexes(node: "RouteNode") -> "frozenset[int]":
+def _legacy_regex_indexes(node: RouteNode) -> frozenset[int]:
     """Positions of `match_re` matchers in `node.matchers` (config_matchers: match, then match_re, then matchers)."""
     match, match_re = node.config.get("match"), node.config.get("match_re")
     start = len(match) if isinstance(match, dict) else 0
     return frozenset(range(start, start + (len(match_re) if isinstance(match_re, dict) else 0)))
 
 
-def node_text(node: "RouteNode", *, root: bool) -> str:
+def node_text(node: RouteNode, *, root: bool) -> str:
     """One line of the tree: amtool's `matchers  continue: true  receiver: X`, then the route's options.
 
     The root shows what Alertmanager uses (defaults filled in); a child shows only what it sets and
@@ -144,11 +148,11 @@ def node_text(node: "RouteNode", *, root: bool) -> str:
     return "  ".join(parts)
 
 
-def tree_lines(tree: "RouteNode") -> list[str]:
+def tree_lines(tree: RouteNode) -> list[str]:
     """The routing tree drawn like `amtool config routes show` (treeprint; plain spaces where it has NBSPs)."""
     lines = ["."]
 
-    def walk(node: "RouteNode", prefix: str, last: bool, root: bool) -> None:
+    def walk(node: RouteNode, prefix: str, last: bool, root: bool) -> None:
         lines.append(f"{prefix}{'└── ' if last else '├── '}{node_text(node, root=root)}")
         below = prefix + ("    " if last else "│   ")
         for i, child in enumerate(node.routes):
@@ -205,7 +209,7 @@ def parse_labels(arguments: list[str]) -> dict[str, str]:
     return labels
 
 
-def amtool_receivers(tree: "RouteNode", labels: "Mapping[str, str]") -> list[str]:
+def amtool_receivers(tree: RouteNode, labels: Mapping[str, str]) -> list[str]:
     """The receivers `amtool config routes test` prints for these labels, in order, repeats kept."""
     from leanvibe_stack.validate.routing import route_alert
 
@@ -217,83 +221,78 @@ def amtool_receivers(tree: "RouteNode", labels: "Mapping[str, str]") -> list[str
 # --------------------------------------------------------------------------------------------
 
 
+def _load(profile: str | None, profiles_dir: Path | None, overrides: list[str] | None) -> Routing:
+    from leanvibe_stack import api
+    from leanvibe_stack.errors import LeanvibeError
+
+    rendered = api.render_profile(required_profile(profile), profiles_dir, validate=False, overrides=overrides)
+    try:
+        return routing_of(rendered.manifests)
+    except RoutingError as exc:
+        raise LeanvibeError(f"{rendered.name}: {exc}") from exc
+
+
+routes_app = typer.Typer(name="routes", no_args_is_help=False, pretty_exceptions_enable=False, rich_markup_mode=None)
+
+
+@routes_app.callback(invoke_without_command=True)
+def routes(
+    ctx: typer.Context,
+    profile: ProfileOption = None,
+    profiles_dir: ProfilesDirOption = None,
+    overrides: SetOption = None,
+) -> None:
+    """Show the Alertmanager routing tree and, for every alert rule, the receivers its alerts reach.
+
+    The tree is drawn like `amtool config routes show`, with each route's group_by and intervals
+    (a child inherits what it does not set). An alert's labels are Prometheus' external_labels,
+    the rule's labels and alertname. `routes test label=value...` routes one label set.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    import sys
+
+    sys.stdout.write(show_text(_load(profile, profiles_dir, overrides)))
+
+
+@routes_app.command("test")
+def test(
+    ctx: typer.Context,
+    labels: Annotated[
+        list[str] | None,
+        typer.Argument(help="Alert labels as name=value (value optionally quoted), e.g. severity=critical.",
+                       show_default=False),
+    ] = None,
+    verify_receivers: Annotated[
+        str | None,
+        typer.Option("--verify-receivers", help="Expected receivers, comma-separated: exit 1 if they differ "
+                     "(amtool's --verify.receivers)."),
+    ] = None,
+    profile: Annotated[
+        str | None, typer.Option("--profile", "-p", help="Profile (default: the one given to `routes`).")
+    ] = None,
+    profiles_dir: ProfilesDirOption = None,
+    overrides: SetOption = None,
+) -> None:
+    """Print the receivers an alert with these labels reaches, comma-separated, exactly like
+    `amtool config routes test --config.file=<rendered alertmanager.yml> label=value...`.
+
+    Exit codes: 0 routed, 1 --verify-receivers differs, 2 bad label syntax or profile.
+    """
+    parent = ctx.parent.params if ctx.parent is not None else {}
+    try:
+        parsed = parse_labels(labels or [])
+    except LabelError as exc:
+        raise UsageError(str(exc)) from exc
+    routing = _load(profile or parent.get("profile"), profiles_dir or parent.get("profiles_dir"),
+                    overrides or parent.get("overrides"))
+    slug = ",".join(amtool_receivers(routing.tree, parsed))
+    typer.echo(slug)
+    if verify_receivers is not None and verify_receivers != slug:
+        typer.echo(MISMATCH)
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     """Add `routes` (and `routes test`) to the CLI."""
-    from leanvibe_stack.cli import ProfileOption, ProfilesDirOption, SetOption, _usage, reports_errors
-
-    routes_app = typer.Typer(name="routes", no_args_is_help=False, pretty_exceptions_enable=False,
-                             rich_markup_mode=None)
-
-    def load(profile: str | None, profiles_dir: Any, overrides: list[str] | None) -> Routing:
-        from leanvibe_stack import api
-        from leanvibe_stack.errors import LeanvibeError
-
-        if profile is None:
-            _usage("give --profile NAME (or set LEANVIBE_PROFILE)")
-        assert profile is not None
-        rendered = api.render_profile(profile, profiles_dir, validate=False, overrides=overrides)
-        try:
-            return routing_of(rendered.manifests)
-        except RoutingError as exc:
-            raise LeanvibeError(f"{rendered.name}: {exc}") from exc
-
-    @routes_app.callback(invoke_without_command=True)
-    @reports_errors
-    def routes(
-        ctx: typer.Context,
-        profile: ProfileOption = None,
-        profiles_dir: ProfilesDirOption = None,
-        overrides: SetOption = None,
-    ) -> None:
-        """Show the Alertmanager routing tree and, for every alert rule, the receivers its alerts reach.
-
-        The tree is drawn like `amtool config routes show`, with each route's group_by and intervals
-        (a child inherits what it does not set). An alert's labels are Prometheus' external_labels,
-        the rule's labels and alertname. `routes test label=value...` routes one label set.
-        """
-        if ctx.invoked_subcommand is not None:
-            return
-        import sys
-
-        sys.stdout.write(show_text(load(profile, profiles_dir, overrides)))
-
-    @routes_app.command("test")
-    @reports_errors
-    def test(
-        ctx: typer.Context,
-        labels: Annotated[
-            list[str] | None,
-            typer.Argument(help="Alert labels as name=value (value optionally quoted), e.g. severity=critical.",
-                           show_default=False),
-        ] = None,
-        verify_receivers: Annotated[
-            str | None,
-            typer.Option("--verify-receivers", help="Expected receivers, comma-separated: exit 1 if they differ "
-                         "(amtool's --verify.receivers)."),
-        ] = None,
-        profile: Annotated[
-            str | None, typer.Option("--profile", "-p", help="Profile (default: the one given to `routes`).")
-        ] = None,
-        profiles_dir: ProfilesDirOption = None,
-        overrides: SetOption = None,
-    ) -> None:
-        """Print the receivers an alert with these labels reaches, comma-separated, exactly like
-        `amtool config routes test --config.file=<rendered alertmanager.yml> label=value...`.
-
-        Exit codes: 0 routed, 1 --verify-receivers differs, 2 bad label syntax or profile.
-        """
-        parent = ctx.parent.params if ctx.parent is not None else {}
-        try:
-            parsed = parse_labels(labels or [])
-        except LabelError as exc:
-            _usage(str(exc))
-            return
-        routing = load(profile or parent.get("profile"), profiles_dir or parent.get("profiles_dir"),
-                       overrides or parent.get("overrides"))
-        slug = ",".join(amtool_receivers(routing.tree, parsed))
-        typer.echo(slug)
-        if verify_receivers is not None and verify_receivers != slug:
-            typer.echo(MISMATCH)
-            raise typer.Exit(1)
-
     app.add_typer(routes_app, name="routes")

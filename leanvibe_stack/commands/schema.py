@@ -181,43 +181,42 @@ def write_schema(path: Path, text: str) -> None:
         raise OutputError(f"cannot write {path}: {error.strerror or error}") from error
 
 
+def schema(
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help=f"Write the schema to this file (e.g. {SCHEMA_PATH}) instead of "
+                     "stdout; with --check, the file to compare."),
+    ] = None,
+    check: Annotated[
+        bool,
+        typer.Option("--check", help=f"Write nothing; exit 1 with a diff if the committed schema "
+                     f"(--output, default {SCHEMA_PATH}) is stale."),
+    ] = False,
+) -> None:
+    """Print the JSON Schema of a profile file, for editor completion and checks.
+
+    Profiles point at it on their first line: `# yaml-language-server: $schema=../schemas/profile.schema.json`.
+
+    No key is required (a child sets only what differs), `null` deletes an inherited value, unknown keys are errors.
+    """
+    import sys
+
+    text = schema_text()
+    if check:
+        target = output or SCHEMA_PATH
+        diff = check_schema(target, text)
+        if diff:
+            sys.stdout.write("".join(diff))
+            typer.echo(f"{target} is stale; refresh with `{REFRESH}` and review the diff", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"up to date: {target}", err=True)
+    elif output is not None:
+        write_schema(output, text)
+        typer.echo(f"wrote {output}", err=True)
+    else:
+        sys.stdout.write(text)
+
+
 def register(app: typer.Typer) -> None:
-    """Add this module's command(s) to the CLI."""
-    from leanvibe_stack.cli import reports_errors
-
-    @app.command()
-    @reports_errors
-    def schema(
-        output: Annotated[
-            Path | None,
-            typer.Option("--output", "-o", help=f"Write the schema to this file (e.g. {SCHEMA_PATH}) instead of "
-                         "stdout; with --check, the file to compare."),
-        ] = None,
-        check: Annotated[
-            bool,
-            typer.Option("--check", help=f"Write nothing; exit 1 with a diff if the committed schema "
-                         f"(--output, default {SCHEMA_PATH}) is stale."),
-        ] = False,
-    ) -> None:
-        """Print the JSON Schema of a profile file, for editor completion and checks.
-
-        Profiles point at it on their first line: `# yaml-language-server: $schema=../schemas/profile.schema.json`.
-
-        No key is required (a child sets only what differs), `null` deletes an inherited value, unknown keys are errors.
-        """
-        import sys
-
-        text = schema_text()
-        if check:
-            target = output or SCHEMA_PATH
-            diff = check_schema(target, text)
-            if diff:
-                sys.stdout.write("".join(diff))
-                typer.echo(f"{target} is stale; refresh with `{REFRESH}` and review the diff", err=True)
-                raise typer.Exit(1)
-            typer.echo(f"up to date: {target}", err=True)
-        elif output is not None:
-            write_schema(output, text)
-            typer.echo(f"wrote {output}", err=True)
-        else:
-            sys.stdout.write(text)
+    """Add `schema` to the CLI."""
+    app.command()(schema)

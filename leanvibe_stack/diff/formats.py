@@ -1,0 +1,222 @@
+"""How a comparison is shown: text (optionally coloured), --stat counts, a Markdown PR comment, stable JSON."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from leanvibe_stack.diff.alerting import Alerting
+from leanvibe_stack.diff.comparison import CHECKSUM, Change, Comparison
+from leanvibe_stack.manifest import Manifest
+
+# --- text ---------------------------------------------------------------------------------------------------
+
+_ANSI = {"add": "\x1b[32m", "del": "\x1b[31m", "hunk": "\x1b[36m", "head": "\x1b[1m", "note": "\x1b[33m"}
+_RESET = "\x1b[0m"
+Styled = Iterator[tuple[str, str]]  # (style, line without newline)
+
+
+def as_text(comparison: Comparison, *, color: bool = False) -> str:
+    """Added/removed objects, checksum notes and unified diffs, the alerting summary, a summary line.
+
+    Empty when the sides are identical.  With `color`, ANSI colours wrap each line; the text is otherwise
+    byte-identical.
+    """
+    if comparison.identical:
+        return ""
+    return "".join(_paint(style, line, color) for style, line in _text_lines(comparison))
+
+
+def _paint(style: str, line: str, color: bool) -> str:
+    return f"{_ANSI[style]}{line}{_RESET}\n" if color and style in _ANSI and line else f"{line}\n"
+
+
+def _text_lines(comparison: Comparison) -> Styled:
+    for manifest in comparison.added:
+        yield "add", f"added: {comparison.name(manifest)}"
+    for manifest in comparison.removed:
+        yield "del", f"removed: {comparison.name(manifest)}"
+    for change in comparison.changed:
+        if change.checksum:
+            yield "note", str(change.checksum)
+        for diff in change.diffs:
+            yield from _diff_lines(diff.text)
+    alerting = list(_alerting_lines(comparison.alerting))
+    if alerting:
+        yield "", ""
+        yield "head", "alerting:"
+        yield from (("", f"  {line}") for line in alerting)
+    yield "", ""
+    yield "head", summary(comparison)
+
+
+def _diff_lines(text: str) -> Styled:
+    for i, line in enumerate(text.splitlines()):
+        style = "head" if i < 2 else "hunk" if line.startswith("@@") else \
+            "add" if line.startswith("+") else "del" if line.startswith("-") else ""
+        yield style, line
+
+
+def _receivers(receivers: tuple[str, ...] | None) -> str:
+    return "unknown" if receivers is None else ", ".join(receivers) or "none"
+
+
+def _alerting_lines(alerting: Alerting) -> Iterator[str]:
+    for rule in alerting.rules:
+        if rule.change == "changed":
+            yield f"rule changed: {rule.alert} ({', '.join(rule.fields)})"
+        else:
+            yield f"rule {rule.change}: {rule.alert} (receivers: {_receivers(rule.receivers)})"
+    for reroute in alerting.reroutes:
+        yield f"receivers changed: {reroute.alert}: {_receivers(reroute.old)} -> {_receivers(reroute.new)}"
+
+
+def summary(comparison: Comparison) -> str:
+    """One line of counts: objects, alert rules, re-routed alerts."""
+    alerting = comparison.alerting
+    return (f"{comparison.sides[0]} -> {comparison.sides[1]}: {len(comparison.added)} added, "
+            f"{len(comparison.removed)} removed, {len(comparison.changed)} changed; alert rules: "
+            f"{alerting.count('added')} added, {alerting.count('removed')} removed, {alerting.count('changed')} "
+            f"changed; {len(alerting.reroutes)} alert(s) with other receivers")
+
+
+def as_stat(comparison: Comparison) -> str:
+    """Counts only: one line per differing object, then the summary line."""
+    rows = [(comparison.name(m), "added") for m in comparison.added]
+    rows += [(comparison.name(m), "removed") for m in comparison.removed]
+    rows += [(comparison.name(c.manifest), _stat(c)) for c in comparison.changed]
+    width = max((len(name) for name, _ in rows), default=0)
+    return "".join(f" {name:<{width}} | {what}\n" for name, what in rows) + summary(comparison) + "\n"
+
+
+def _stat(change: Change) -> str:
+    plus = sum(d.counts[0] for d in change.diffs)
+    minus = sum(d.counts[1] for d in change.diffs)
+    parts = [f"+{plus} -{minus}"] if change.diffs else []
+    if change.checksum:
+        parts.append(f"{CHECKSUM} ({', '.join(change.checksum.causes) or 'no mounted config changed'})")
+    return ", ".join(parts)
+
+
+# --- markdown -----------------------------------------------------------------------------------------------
+
+
+MARKDOWN_LIMIT = 60_000  # GitHub refuses comments over 65,536 characters; leave room for a bot's own text
+
+
+def as_markdown(comparison: Comparison, *, stat: bool = False) -> str:
+    """A PR comment: a table of counts, the alerting summary, then one collapsible diff per changed object.
+
+    Diffs that would take the comment past MARKDOWN_LIMIT characters are left out, and counted.
+    """
+    old, new = (_code(side) for side in comparison.sides)
+    lines = [f"#### leanvibe-stack diff: {old} → {new}", ""]
+    if comparison.identical:
+        return "\n".join([*lines, "No differences.", ""])
+    lines += _count_table(comparison)
+    lines += _alerting_table(comparison.alerting)
+    for word, manifests in (("Added", comparison.added), ("Removed", comparison.removed)):
+        if manifests:
+            lines += [f"**{word}:** " + ", ".join(_code(comparison.name(m)) for m in manifests), ""]
+    if comparison.notes:
+        lines += ["**Pods rolled by config changes**", "", *(f"- {_code(str(note))}" for note in comparison.notes), ""]
+    if stat:
+        return "\n".join(lines)
+    details = [_details(comparison.name(change.manifest), change) for change in comparison.changed if change.diffs]
+    size = sum(len(line) + 1 for line in lines)
+    for shown, block in enumerate(details):
+        size += sum(len(line) + 1 for line in block)
+        if size > MARKDOWN_LIMIT:
+            lines += [f"_{len(details) - shown} more changed object(s) not shown, to stay within a PR comment's "
+                      "size limit: run `leanvibe-stack diff` locally for every diff._", ""]
+            break
+        lines += block
+    return "\n".join(lines)
+
+
+def _count_table(comparison: Comparison) -> list[str]:
+    alerting = comparison.alerting
+    return ["| | Added | Removed | Changed |", "|---|--:|--:|--:|",
+            f"| Objects | {len(comparison.added)} | {len(comparison.removed)} | {len(comparison.changed)} |",
+            f"| Alert rules | {alerting.count('added')} | {alerting.count('removed')} | {alerting.count('changed')} |",
+            ""]
+
+
+def _alerting_table(alerting: Alerting) -> list[str]:
+    if not (alerting.rules or alerting.reroutes):
+        return []
+    rows = [f"| {_code(r.alert, cell=True)} | {r.change}: {', '.join(r.fields)} |" if r.change == "changed" else
+            f"| {_code(r.alert, cell=True)} | {r.change} (receivers: {_receiver_codes(r.receivers)}) |"
+            for r in alerting.rules]
+    rows += [f"| {_code(r.alert, cell=True)} | receivers: {_receiver_codes(r.old)} → {_receiver_codes(r.new)} |"
+             for r in alerting.reroutes]
+    return ["**Alerting**", "", "| Alert | Change |", "|---|---|", *rows, ""]
+
+
+def _receiver_codes(receivers: tuple[str, ...] | None) -> str:
+    return "unknown" if receivers is None else ", ".join(_code(r, cell=True) for r in receivers) or "none"
+
+
+def _details(name: str, change: Change) -> list[str]:
+    text = "".join(diff.text for diff in change.diffs)
+    fence = "`" * max(3, _longest_run(text, "`") + 1)
+    return [f"<details><summary>{html.escape(name)}</summary>", "", f"{fence}diff", text.rstrip("\n"), fence, "",
+            "</details>", ""]
+
+
+def _longest_run(text: str, char: str) -> int:
+    return max((len(run) for run in re.findall(f"{re.escape(char)}+", text)), default=0)
+
+
+def _code(text: str, *, cell: bool = False) -> str:
+    """An inline code span; in a table `cell`, `|` is escaped as GitHub requires even inside code."""
+    ticks = "`" * (_longest_run(text, "`") + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    span = f"{ticks}{pad}{text}{pad}{ticks}"
+    return span.replace("|", "\\|") if cell else span
+
+
+# --- json ---------------------------------------------------------------------------------------------------
+
+
+def as_json(comparison: Comparison, *, stat: bool = False) -> str:
+    """Stable JSON (sorted keys): objects added, removed and changed with per-file diffs, notes, alerting."""
+    alerting = comparison.alerting
+    data = {
+        "old": comparison.sides[0],
+        "new": comparison.sides[1],
+        "identical": comparison.identical,
+        "summary": {"added": len(comparison.added), "removed": len(comparison.removed),
+                    "changed": len(comparison.changed)},
+        "added": [_ref(m) for m in comparison.added],
+        "removed": [_ref(m) for m in comparison.removed],
+        "changed": [_changed_json(c, stat) for c in comparison.changed],
+        "checksum_notes": [str(note) for note in comparison.notes],
+        "alerting": {
+            "summary": {change: alerting.count(change) for change in ("added", "removed", "changed")}
+            | {"rerouted": len(alerting.reroutes)},
+            "rules": [{"alert": r.alert, "change": r.change, "fields": list(r.fields),
+                       "receivers": None if r.receivers is None else list(r.receivers)} for r in alerting.rules],
+            "receivers": [{"alert": r.alert, "old": list(r.old), "new": list(r.new)} for r in alerting.reroutes],
+        },
+    }
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _ref(manifest: Manifest) -> dict[str, str]:
+    api_version, kind, namespace, name = manifest.key
+    return {"apiVersion": api_version, "kind": kind, "namespace": namespace, "name": name}
+
+
+def _changed_json(change: Change, stat: bool) -> dict[str, Any]:
+    diffs = [{"title": d.title, "data_key": d.data_key, "added": d.counts[0], "removed": d.counts[1]}
+             | ({} if stat else {"diff": d.text}) for d in change.diffs]
+    checksum = change.checksum
+    return _ref(change.manifest) | {
+        "diffs": diffs,
+        "checksum": None if checksum is None else {"change": checksum.change, "causes": list(checksum.causes),
+                                                   "note": str(checksum)},
+    }
