@@ -1,3 +1,20 @@
-"""leanvibe-stack: render LeanVibe's observability stack into Kubernetes manifests."""
+"""leanvibe-stack: render LeanVibe's observability stack into Kubernetes manifests.
+
+Data flows one way.  The package is a stack of stages, listed bottom up; a module imports only from
+its own stage and the stages listed before it, and no import circle exists anywhere
+(tests/test_architecture.py reads this list and enforces both; ARCHITECTURE.md explains each stage):
+
+    __init__ errors manifest yamlio credentials   the words every stage shares
+    models                                        the typed profile: one module per component
+    profiles                                      find, load and merge profiles into a Stack
+    render                                        Stack -> [Manifest], one renderer per component
+    output                                        [Manifest] -> stream or tree, written all or nothing
+    validate                                      [Manifest] -> Report: schemas, cross-checks, tools
+    diff graph                                    two renders compared; one render drawn as a graph
+    api                                           library entry points: render, validate, write, check
+    commands                                      one module per CLI command
+    cli                                           the typer app, its global options, the error boundary
+    launcher __main__                             the console entry point
+"""
 
 __version__ = "0.1.0"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,3 +37,16 @@ class Manifest:
     def _metadata(self) -> dict[str, Any]:
         metadata = self.obj.get("metadata")
         return metadata if isinstance(metadata, dict) else {}
+
+
+def json_size(value: Any) -> int:
+    """Bytes of `value` as Go's encoding/json writes it compactly (the encoder kubectl uses).
+
+    The measure of what the API server and client-side `kubectl apply` accept: the renderer packs rule
+    files by it and `validate` checks object sizes with it.
+    """
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    # Python writes `<`, `>`, `&`, U+2028 and U+2029 raw; Go escapes them as \u003c, \u003e, \u0026, \u2028, \u2029.
+    escaped = 5 * (text.count("<") + text.count(">") + text.count("&")) + 3 * (text.count("\u2028")
+                                                                               + text.count("\u2029"))
+    return len(text.encode("utf-8", "surrogatepass")) + escaped

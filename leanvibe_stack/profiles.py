@@ -5,6 +5,9 @@ child is deep-merged over its parent: mappings merge key by key, any other value
 included) replaces the parent's, and `null` deletes the parent's key.  Collections users
 override (scrape jobs, rules, receivers, routes, dashboards) are mappings keyed by name, so a
 child changes one entry without copying the rest.
+
+One module on purpose (~520 lines): reading a file, merging parents and `--set`, and turning model
+errors into `file:line` messages all share one table of value locations, kept private to it.
 """
 
 from __future__ import annotations

@@ -26,7 +26,8 @@ from leanvibe_stack.commands.routes import (
 )
 from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.validate.bundle import Bundle
-from leanvibe_stack.validate.routing import Matcher, alert_labels, parse_route
+from leanvibe_stack.validate.matchers import Matcher
+from leanvibe_stack.validate.routing import alert_labels, parse_route
 from tests.conftest import invoke, require_tool
 
 pytestmark = pytest.mark.usefixtures("repo_cwd")

@@ -14,14 +14,14 @@ import pytest
 
 from benchmarks.synthetic import RULES_PER_GROUP, rule_groups
 from leanvibe_stack import diff
-from leanvibe_stack.manifest import Manifest
+from leanvibe_stack.manifest import Manifest, json_size
 from leanvibe_stack.models.stack import Stack
 from leanvibe_stack.profiles import load_profile
 from leanvibe_stack.render import render_stack
 from leanvibe_stack.render.prometheus import RULES_DIR, RULES_SHARD_BUDGET, rule_files, rule_shards
 from leanvibe_stack.validate import validate
 from leanvibe_stack.validate.bundle import Bundle
-from leanvibe_stack.validate.sizes import ANNOTATIONS_LIMIT, applied_size, json_size
+from leanvibe_stack.validate.sizes import ANNOTATIONS_LIMIT, applied_size
 from tests.conftest import PROFILES, find, require_tool
 
 GROUPS = 50

@@ -15,15 +15,12 @@ from leanvibe_stack import yamlio
 from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.validate.bundle import Bundle
 from leanvibe_stack.validate.findings import Finding
+from leanvibe_stack.validate.matchers import Matcher, MatcherError, parse_matcher, parse_matchers
 from leanvibe_stack.validate.routing import (
-    Matcher,
-    MatcherError,
     alert_labels,
     check,
     expr_labels,
     is_duration,
-    parse_matcher,
-    parse_matchers,
     parse_route,
     receivers_for,
     route_alert,

@@ -10,7 +10,7 @@ import pytest
 
 from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.profiles import LoadedProfile
-from leanvibe_stack.validate import schema
+from leanvibe_stack.validate import quantities, schema
 from leanvibe_stack.validate.bundle import Bundle
 from leanvibe_stack.validate.findings import Finding, ObjectRef
 from tests.conftest import RENDERED_PROFILES
@@ -154,14 +154,14 @@ def test_storage_and_size_limit_quantities_are_parsed(production: list[Manifest]
 
 
 def test_quantity_grammar() -> None:
-    assert schema.quantity_problem("100m") is None
-    assert schema.quantity_problem("2Ei") is None
-    assert schema.quantity_problem("3E") is None
-    assert schema.quantity_problem("1e-3") is None
-    assert schema.quantity_problem(True) is None  # a type error: the schema reports it, not us
+    assert quantities.quantity_problem("100m") is None
+    assert quantities.quantity_problem("2Ei") is None
+    assert quantities.quantity_problem("3E") is None
+    assert quantities.quantity_problem("1e-3") is None
+    assert quantities.quantity_problem(True) is None  # a type error: the schema reports it, not us
     for bad in ("1Kb", "Gi", "1.0.0", "1 Gi", "1gi", "1e", "1Gi\n", float("nan")):
-        assert schema.quantity_problem(bad) is not None, bad
-    assert "negative" in (schema.quantity_problem("-2Gi") or "")
+        assert quantities.quantity_problem(bad) is not None, bad
+    assert "negative" in (quantities.quantity_problem("-2Gi") or "")
 
 
 def test_one_validator_is_compiled_per_kind_and_definitions_are_read_once() -> None:

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
     from leanvibe_stack.manifest import Manifest
     from leanvibe_stack.validate.bundle import Bundle
-    from leanvibe_stack.validate.routing import Matcher, RouteNode
+    from leanvibe_stack.validate.matchers import Matcher
+    from leanvibe_stack.validate.routing import RouteNode
 
 # Alertmanager's defaults for what the root route does not set (config.DefaultRouteOpts).
 ROOT_DEFAULTS = {"group_wait": "30s", "group_interval": "5m", "repeat_interval": "4h"}
@@ -57,7 +58,8 @@ class RoutingError(Exception):
 def routing_of(manifests: list[Manifest] | Bundle) -> Routing:
     """The routing tree of the rendered Alertmanager config and the routes of every alert rule."""
     from leanvibe_stack.validate.bundle import Bundle, as_dict
-    from leanvibe_stack.validate.routing import MatcherError, alert_labels, parse_route, route_alert
+    from leanvibe_stack.validate.matchers import MatcherError
+    from leanvibe_stack.validate.routing import alert_labels, parse_route, route_alert
 
     bundle = manifests if isinstance(manifests, Bundle) else Bundle(manifests)
     config = bundle.config("alertmanager")
@@ -195,7 +197,7 @@ class LabelError(ValueError):
 def parse_labels(arguments: list[str]) -> dict[str, str]:
     """Labels as amtool reads them: each argument one matcher (`name=value`, value optionally quoted) that
     must be an equality; a repeated name keeps the last value."""
-    from leanvibe_stack.validate.routing import MatcherError, parse_matcher
+    from leanvibe_stack.validate.matchers import MatcherError, parse_matcher
 
     labels: dict[str, str] = {}
     for argument in arguments:

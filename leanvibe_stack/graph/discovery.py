@@ -96,7 +96,7 @@ def _namespaces(sd: Mapping[str, Any], own_namespace: str) -> set[str] | None:
 
 def _keeps(meta: dict[str, str | None], relabels: list[Any], role: str) -> bool | None:
     """Whether the target survives the job's relabeling; None when a rule reads a runtime-only label."""
-    from leanvibe_stack.validate.routing import go_regex
+    from leanvibe_stack.validate.matchers import go_regex
 
     labels = dict(meta)
     for rule in dicts(relabels):

@@ -3,6 +3,9 @@
 Scrape jobs are keyed by job name so a profile can override one job.  The push URL and the
 positions file are derived by the stack, so there is exactly one client and nothing to
 push twice.  Pipeline stages are one-key mappings (`- cri: {}`), each its own model.
+
+One module on purpose (~530 lines): one model per section of Promtail's reference, so a reader checks
+it against that page top to bottom.
 """
 
 from __future__ import annotations

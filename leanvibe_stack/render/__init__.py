@@ -2,16 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from leanvibe_stack import yamlio
 from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.models.stack import Stack
-
-
-def yaml_file(data: Any) -> str:
-    """An embedded config file's text, serialized from its model (never hand-indented)."""
-    return yamlio.dump(data)
 
 
 def render_stack(stack: Stack, instance: str) -> list[Manifest]:

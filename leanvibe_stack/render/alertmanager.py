@@ -8,8 +8,7 @@ from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.models.alertmanager import Alertmanager, Receiver, Route
 from leanvibe_stack.models.base import SecretRef
 from leanvibe_stack.models.stack import Stack
-from leanvibe_stack.render import yaml_file
-from leanvibe_stack.render.common import IngressRule, Peer, checksum, image_ref, ui_peers
+from leanvibe_stack.render.common import IngressRule, Peer, checksum, image_ref, ui_peers, yaml_file
 from leanvibe_stack.render.engine import render_object
 from leanvibe_stack.render.topology import Topology
 

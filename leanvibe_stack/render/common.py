@@ -7,10 +7,16 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from leanvibe_stack import yamlio
 from leanvibe_stack.models.stack import GlobalSettings
 from leanvibe_stack.models.workload import Image
 
 PART_OF = "leanvibe-stack"
+
+
+def yaml_file(data: Any) -> str:
+    """An embedded config file's text, serialized from its model (never hand-indented)."""
+    return yamlio.dump(data)
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,7 @@ from leanvibe_stack.models.base import SecretRef
 from leanvibe_stack.models.loki import render_loki_config
 from leanvibe_stack.models.promtail import render_promtail_config
 from leanvibe_stack.models.stack import Stack
-from leanvibe_stack.render import yaml_file
-from leanvibe_stack.render.common import IngressRule, Peer, checksum, image_ref
+from leanvibe_stack.render.common import IngressRule, Peer, checksum, image_ref, yaml_file
 from leanvibe_stack.render.engine import render_object
 from leanvibe_stack.render.topology import Topology
 

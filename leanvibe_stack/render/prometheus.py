@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from leanvibe_stack.manifest import Manifest
+from leanvibe_stack.manifest import Manifest, json_size
 from leanvibe_stack.models.prometheus import AlertRule, KubernetesSDConfig, ScrapeJob
 from leanvibe_stack.models.stack import Stack
-from leanvibe_stack.render import yaml_file
-from leanvibe_stack.render.common import IngressRule, Peer, checksum, image_ref, ui_peers
+from leanvibe_stack.render.common import IngressRule, Peer, checksum, image_ref, ui_peers, yaml_file
 from leanvibe_stack.render.engine import render_object
 from leanvibe_stack.render.topology import Topology
-from leanvibe_stack.validate.sizes import json_size
 
 CONFIG_DIR = "/etc/prometheus/config"
 RULES_DIR = "/etc/prometheus/rules"

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from leanvibe_stack.manifest import Manifest
 
 Severity = Literal["error", "warning"]
+PathPart = str | int
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 @dataclass(frozen=True, order=True)
@@ -51,3 +56,30 @@ def error(check: str, obj: ObjectRef | None, path: str, message: str) -> Finding
 
 def warning(check: str, obj: ObjectRef | None, path: str, message: str) -> Finding:
     return Finding(check, "warning", obj, path, message)
+
+
+def json_path(parts: Sequence[PathPart]) -> str:
+    """`spec.template.spec.containers[0].ports[0].containerPort`; keys with dots or slashes are quoted:
+    `metadata.labels["app.kubernetes.io/name"]`."""
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif _PLAIN_KEY.match(part):
+            out += f".{part}" if out else part
+        else:
+            out += f"[{json.dumps(part)}]"
+    return out
+
+
+def show(value: Any, limit: int = 60) -> str:
+    """A value as JSON, shortened."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    except ValueError:
+        text = str(value)
+    return shorten(text, limit)
+
+
+def shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -8,10 +8,10 @@ one `jsonschema-rs` validator per (schema version, apiVersion, kind), keeps both
 process, and reports every error of every object.
 
 The strict schemas accept any string or number as a quantity, so quantities (`8 GB`, `1.5.0Gi`, `-1`)
-are parsed here with the Kubernetes grammar.
+are parsed with the Kubernetes grammar in the same pass (`quantities.py`).
 
 Check ids: `schema.invalid`, `schema.unknown-kind`, `schema.version-fallback` (warning),
-`schema.unsupported-version`, `quantity.malformed`.
+`schema.unsupported-version`, and `quantities.py`'s `quantity.malformed`.
 """
 
 from __future__ import annotations
@@ -24,18 +24,19 @@ import importlib.util
 import json
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from leanvibe_stack.validate import quantities
 from leanvibe_stack.validate.bundle import Bundle
-from leanvibe_stack.validate.findings import Finding, ObjectRef, error, warning
+from leanvibe_stack.validate.findings import Finding, ObjectRef, PathPart, error, json_path, shorten, show, warning
+from leanvibe_stack.validate.quantities import QUANTITY_FORM
 
 if TYPE_CHECKING:  # jsonschema_rs costs ~45 ms to import: only commands that validate pay for it
     import jsonschema_rs
 
 SchemaVersion = tuple[int, int]
-PathPart = str | int
 
 SCHEMA_PACKAGE = "kubernetes_validate"
 DEFINITIONS_FILE = "_definitions.json"
@@ -45,15 +46,7 @@ _SCHEMA_DIR = re.compile(r"^v(\d+)\.(\d+)\.0-local-strict$")
 _KUBE_VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:[.+-].*)?$")
 _KIND = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
 _API_VERSION = re.compile(r"^(?:([a-z0-9]([a-z0-9.-]*[a-z0-9])?)/)?(v[a-z0-9]+)$")
-_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
-# Kubernetes' quantity grammar (k8s.io/apimachinery/pkg/api/resource): a signed decimal number and
-# an optional binary suffix, decimal suffix or decimal exponent.
-QUANTITY = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)(([KMGTPE]i)|[numkMGTPE]|[eE][+-]?\d+)?$")
-QUANTITY_FORM = (
-    "a number with an optional suffix: Ki Mi Gi Ti Pi Ei (binary), m k M G T P E (decimal) "
-    'or an exponent, e.g. "500m", "512Mi", "8Gi", "1e9"'
-)
 
 
 # --- schema files, loaded and compiled once per process -------------------------------------------
@@ -161,7 +154,7 @@ def check(bundle: Bundle, kube_version: str) -> list[Finding]:
         ref = _ref(obj)
         if version is not None:
             findings.extend(_schema_findings(obj, ref, version, kube_version))
-        findings.extend(_quantity_findings(obj, ref))
+        findings.extend(quantities.findings(obj, ref))
     return sorted(set(findings), key=Finding.sort_key)
 
 
@@ -209,7 +202,7 @@ def _schema_findings(obj: dict[str, Any], ref: ObjectRef, version: SchemaVersion
             message = f"missing {field}: every object needs one (e.g. {example})"
             findings.append(error("schema.invalid", ref, field, message))
         elif not isinstance(value, str):
-            message = f"{field} must be a string, not {_json_type(value)} {_show(value)}"
+            message = f"{field} must be a string, not {_json_type(value)} {show(value)}"
             findings.append(error("schema.invalid", ref, field, message))
     meta = obj.get("metadata")
     if meta is None or (isinstance(meta, dict) and meta.get("name") in (None, "")):
@@ -279,28 +272,28 @@ def _describe(
         return [(path, _type_message(value, [t for t in err.kind.as_dict().get("types", []) if t != "null"]))]
     if name == "enum":
         options = err.kind.as_dict().get("options", [])
-        shown = ", ".join(_show(o) for o in options[:10]) + (", ..." if len(options) > 10 else "")
-        return [(path, f"{_show(value)} is not allowed here: use one of {shown}")]
+        shown = ", ".join(show(o) for o in options[:10]) + (", ..." if len(options) > 10 else "")
+        return [(path, f"{show(value)} is not allowed here: use one of {shown}")]
     if name == "oneOf" and value is None:
         return []  # null matches both branches of Quantity/IntOrString: Kubernetes reads it as unset
     if name == "oneOf":
         definition = str(err.schema_path[-2]) if len(err.schema_path) >= 2 else ""
         expected = _FRIENDLY_ONE_OF.get(definition) or " or ".join(_context_types(err)) or "a different value"
-        return [(path, f"expected {expected}; got {_json_type(value)} {_show(value)}")]
-    return [(path, _shorten(err.message, 200))]
+        return [(path, f"expected {expected}; got {_json_type(value)} {show(value)}")]
+    return [(path, shorten(err.message, 200))]
 
 
 def _type_message(value: Any, expected: list[str]) -> str:
     want = " or ".join(expected) or "null"
-    got = f"{_json_type(value)} {_show(value)}"
+    got = f"{_json_type(value)} {show(value)}"
     if isinstance(value, str):
         stripped = value.strip()
         if "integer" in expected and re.fullmatch(r"[+-]?\d+", stripped):
-            return f"expected an integer, got a string {_show(value)}: remove the quotes ({stripped})"
+            return f"expected an integer, got a string {show(value)}: remove the quotes ({stripped})"
         if "number" in expected and _is_number(stripped):
-            return f"expected a number, got a string {_show(value)}: remove the quotes ({stripped})"
+            return f"expected a number, got a string {show(value)}: remove the quotes ({stripped})"
         if "boolean" in expected and stripped.lower() in ("true", "false"):
-            return f"expected a boolean, got a string {_show(value)}: write {stripped.lower()} without quotes"
+            return f"expected a boolean, got a string {show(value)}: write {stripped.lower()} without quotes"
     if expected == ["string"] and isinstance(value, bool | int | float):
         return f'expected a string, got {got}: quote it ("{json.dumps(value)}")'
     return f"expected {want}, got {got}: change the value's type"
@@ -362,151 +355,7 @@ def _scalar_text(value: Any) -> str:
     return json.dumps(value) if isinstance(value, bool) or value is None else str(value)
 
 
-# --- quantities -----------------------------------------------------------------------------------
-
-_POD_SPECS: dict[str, tuple[str, ...]] = {
-    "Pod": ("spec",),
-    "PodTemplate": ("template", "spec"),
-    "Deployment": ("spec", "template", "spec"),
-    "StatefulSet": ("spec", "template", "spec"),
-    "DaemonSet": ("spec", "template", "spec"),
-    "ReplicaSet": ("spec", "template", "spec"),
-    "ReplicationController": ("spec", "template", "spec"),
-    "Job": ("spec", "template", "spec"),
-    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
-}
-_LIMIT_RANGE_KEYS = ("max", "min", "default", "defaultRequest", "maxLimitRequestRatio")
-
-
-def quantities(obj: dict[str, Any]) -> Iterator[tuple[list[PathPart], Any]]:
-    """(path, value) of every resource quantity of an object."""
-    kind = obj.get("kind")
-    spec = _dict(obj.get("spec"))
-    pod_path = _POD_SPECS.get(str(kind))
-    if pod_path is not None:
-        yield from _pod_quantities(_dict(_get(obj, pod_path)), list(pod_path))
-    if kind == "StatefulSet":
-        for i, template in enumerate(_list(spec.get("volumeClaimTemplates"))):
-            claim = _dict(_dict(template).get("spec"))
-            yield from _claim_quantities(claim, ["spec", "volumeClaimTemplates", i, "spec"])
-    elif kind == "PersistentVolumeClaim":
-        yield from _claim_quantities(spec, ["spec"])
-    elif kind == "PersistentVolume":
-        yield from _entries(spec.get("capacity"), ["spec", "capacity"])
-    elif kind == "ResourceQuota":
-        yield from _entries(spec.get("hard"), ["spec", "hard"])
-    elif kind == "LimitRange":
-        for i, limit in enumerate(_list(spec.get("limits"))):
-            for key in _LIMIT_RANGE_KEYS:
-                yield from _entries(_dict(limit).get(key), ["spec", "limits", i, key])
-
-
-def _pod_quantities(pod: dict[str, Any], path: list[PathPart]) -> Iterator[tuple[list[PathPart], Any]]:
-    for key in ("initContainers", "containers", "ephemeralContainers"):
-        for i, container in enumerate(_list(pod.get(key))):
-            yield from _resources(_dict(container).get("resources"), [*path, key, i, "resources"])
-    yield from _resources(pod.get("resources"), [*path, "resources"])  # pod-level resources (1.32+)
-    for i, volume in enumerate(_list(pod.get("volumes"))):
-        volume = _dict(volume)
-        empty_dir = _dict(volume.get("emptyDir"))
-        if "sizeLimit" in empty_dir:
-            yield [*path, "volumes", i, "emptyDir", "sizeLimit"], empty_dir["sizeLimit"]
-        claim = _dict(_get(volume, ("ephemeral", "volumeClaimTemplate", "spec")))
-        yield from _claim_quantities(claim, [*path, "volumes", i, "ephemeral", "volumeClaimTemplate", "spec"])
-
-
-def _claim_quantities(spec: dict[str, Any], path: list[PathPart]) -> Iterator[tuple[list[PathPart], Any]]:
-    yield from _resources(spec.get("resources"), [*path, "resources"])
-
-
-def _resources(resources: Any, path: list[PathPart]) -> Iterator[tuple[list[PathPart], Any]]:
-    resources = _dict(resources)
-    for key in ("requests", "limits"):
-        yield from _entries(resources.get(key), [*path, key])
-
-
-def _entries(mapping: Any, path: list[PathPart]) -> Iterator[tuple[list[PathPart], Any]]:
-    for key, value in _dict(mapping).items():
-        yield [*path, str(key)], value
-
-
-def _quantity_findings(obj: dict[str, Any], ref: ObjectRef) -> list[Finding]:
-    findings = []
-    for path, value in quantities(obj):
-        problem = quantity_problem(value)
-        if problem:
-            findings.append(error("quantity.malformed", ref, json_path(path), problem))
-    return findings
-
-
-def quantity_problem(value: Any) -> str | None:
-    """Why a resource quantity is invalid, or None.  Non-scalars are the schema check's to report."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int | float):
-        if isinstance(value, float) and not math.isfinite(value):
-            return f"{value} is not a quantity: write {QUANTITY_FORM}"
-        return f"{value} is negative: resource quantities must be zero or more" if value < 0 else None
-    if not isinstance(value, str):
-        return None
-    if not QUANTITY.fullmatch(value):
-        suggestion = _suggest_quantity(value)
-        fix = f"write {' or '.join(suggestion)} ({QUANTITY_FORM})" if suggestion else f"write {QUANTITY_FORM}"
-        return f"{_show(value)} is not a Kubernetes quantity: {fix}"
-    if value.startswith("-") and float(re.split(r"[a-zA-Z]", value, maxsplit=1)[0] or "0") != 0:
-        return f"{_show(value)} is negative: resource quantities must be zero or more"
-    return None
-
-
-_QUANTITY_PARTS = re.compile(r"^([+-]?(?:\d+(?:\.\d*)?|\.\d+))([A-Za-z]*)$")
-
-
-def _suggest_quantity(value: str) -> list[str]:
-    """Likely intended spellings: `8 GB` -> `"8G"` (decimal) and `"8Gi"` (binary); `512mib` -> `"512Mi"`."""
-    match = _QUANTITY_PARTS.fullmatch(re.sub(r"\s+", "", value))
-    if match is None:
-        return []
-    number, unit = match[1], match[2].lower()
-    if unit in ("", "b"):
-        candidates = [number]
-    elif len(unit) >= 2 and unit[1] == "i" and unit[:1] in "kmgtpe" and unit[2:] in ("", "b"):
-        candidates = [f"{number}{unit[0].upper()}i"]
-    elif unit[:1] in "kmgtpe" and unit[1:] in ("", "b"):
-        decimal = "k" if unit[0] == "k" else unit[0].upper()
-        candidates = [f"{number}{decimal}", f"{number}{unit[0].upper()}i"]
-    else:
-        return []
-    return [json.dumps(c) for c in candidates if QUANTITY.fullmatch(c) and c != value]
-
-
 # --- small helpers --------------------------------------------------------------------------------
-
-
-def json_path(parts: Sequence[PathPart]) -> str:
-    """`spec.template.spec.containers[0].ports[0].containerPort`; keys with dots or slashes are quoted:
-    `metadata.labels["app.kubernetes.io/name"]`."""
-    out = ""
-    for part in parts:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif _PLAIN_KEY.match(part):
-            out += f".{part}" if out else part
-        else:
-            out += f"[{json.dumps(part)}]"
-    return out
-
-
-def _show(value: Any, limit: int = 60) -> str:
-    """A value as JSON, shortened."""
-    try:
-        text = json.dumps(value, ensure_ascii=False, default=str)
-    except ValueError:
-        text = str(value)
-    return _shorten(text, limit)
-
-
-def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _json_type(value: Any) -> str:
@@ -521,18 +370,3 @@ def _json_type(value: Any) -> str:
     if isinstance(value, str):
         return "string"
     return "array" if isinstance(value, list | tuple) else "object"
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _get(obj: dict[str, Any], path: Sequence[str]) -> Any:
-    node: Any = obj
-    for key in path:
-        node = _dict(node).get(key)
-    return node

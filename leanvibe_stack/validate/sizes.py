@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Iterator
 from typing import Any
 
-from leanvibe_stack.manifest import Manifest
+from leanvibe_stack.manifest import Manifest, json_size
 from leanvibe_stack.validate.bundle import Bundle, as_dict
 from leanvibe_stack.validate.findings import Finding, ObjectRef, error, warning
 
@@ -86,12 +85,3 @@ def applied_size(obj: dict[str, Any]) -> int:
     others = sum(len(k.encode("utf-8", "surrogatepass")) + len(v.encode("utf-8", "surrogatepass"))
                  for k, v in annotations.items())
     return others + len(LAST_APPLIED) + json_size(applied) + 1
-
-
-def json_size(value: Any) -> int:
-    """Bytes of `value` as Go's encoding/json writes it compactly (the encoder kubectl uses)."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-    # Python writes `<`, `>`, `&`, U+2028 and U+2029 raw; Go escapes them as \u003c, \u003e, \u0026, \u2028, \u2029.
-    escaped = 5 * (text.count("<") + text.count(">") + text.count("&")) + 3 * (text.count("\u2028")
-                                                                               + text.count("\u2029"))
-    return len(text.encode("utf-8", "surrogatepass")) + escaped
