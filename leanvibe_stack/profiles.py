@@ -451,7 +451,9 @@ def _data_path(loc: tuple[Any, ...], data: Any) -> tuple[Any, ...]:
     """The error's location as a path into the profile data, without pydantic's union-member tags."""
     path: list[Any] = []
     current = data
-    for part in loc:
+    for i, part in enumerate(loc):
+        if _is_tag_of_same_named_field(loc, i, current):
+            continue
         if isinstance(current, dict) and part in current:
             current = current[part]
         elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
@@ -462,6 +464,16 @@ def _data_path(loc: tuple[Any, ...], data: Any) -> tuple[Any, ...]:
             current = None
         path.append(part)
     return tuple(path)
+
+
+def _is_tag_of_same_named_field(loc: tuple[Any, ...], i: int, current: Any) -> bool:
+    """Whether loc[i] is a discriminated union's tag followed by the member's field of the same name, as
+    pydantic reports `{prober: http, http: {...}}`: the tag `http`, then the field `http`."""
+    part = loc[i]
+    if not (isinstance(part, str) and i + 1 < len(loc) and loc[i + 1] == part and isinstance(current, dict)):
+        return False
+    inner = current.get(part)
+    return part in current and not (isinstance(inner, dict) and part in inner)
 
 
 def _message(item: Any, loc: tuple[Any, ...]) -> str:

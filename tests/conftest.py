@@ -46,7 +46,8 @@ def require_tool(name: str) -> str:
     if path is None:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{name} is not installed; CI must install it (.ci/run)")
-        pytest.skip(f"{name} not installed (apt-get install prometheus prometheus-alertmanager)")
+        pytest.skip(f"{name} not installed (apt-get install prometheus prometheus-alertmanager "
+                    "prometheus-blackbox-exporter)")
     return path
 
 

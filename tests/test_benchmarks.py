@@ -15,6 +15,7 @@ from benchmarks.run import QUICK_SIZES, console_script
 from benchmarks.synthetic import alert_rule, copy_profiles, scrape_job, write_profile
 from leanvibe_stack.api import render_profile
 from leanvibe_stack.manifest import Manifest
+from leanvibe_stack.models.blackbox import probe_job_names
 from leanvibe_stack.profiles import load_profile
 from tests.conftest import PROFILES, REPO, find
 
@@ -72,7 +73,8 @@ def test_synthetic_profile_is_valid_and_complete(tmp_path: Path) -> None:
     rules, jobs, dashboards = _rules(rendered.manifests), _jobs(rendered.manifests), _dashboards(rendered.manifests)
     assert len(rules) == len(set(rules)) == len(parent.prometheus.alert_rules()) + SIZE
     assert {alert_rule(i)[0] for i in range(SIZE)} <= set(rules)
-    assert len(jobs) == len(set(jobs)) == len(parent.prometheus.scrape_jobs) + SIZE // 10
+    probes = probe_job_names(parent.blackbox_exporter)
+    assert len(jobs) == len(set(jobs)) == len(parent.prometheus.scrape_jobs) + len(probes) + SIZE // 10
     assert {scrape_job(i)[0] for i in range(SIZE // 10)} <= set(jobs)
     assert len(dashboards) == len(parent.grafana.dashboards) + SIZE // 50
     assert len({d["uid"] for d in dashboards}) == len({d["title"] for d in dashboards}) == len(dashboards)

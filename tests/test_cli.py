@@ -254,7 +254,7 @@ def test_only_outputs_the_chosen_components_and_their_namespaces() -> None:
 def test_only_with_an_unknown_component_lists_the_known_ones() -> None:
     result = invoke("render", "--profile", "production", "--only", "prom")
     assert result.exit_code == 2
-    assert "unknown component(s) prom; choose from alertmanager, grafana" in result.stderr
+    assert "unknown component(s) prom; choose from alertmanager, blackbox-exporter, grafana" in result.stderr
 
 
 def test_render_all_reports_progress_only_on_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

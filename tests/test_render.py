@@ -792,12 +792,15 @@ def test_template_bytecode_cache_never_changes_output_and_may_be_unwritable(
 def test_no_workload_is_scraped_by_two_jobs(profile: str, rendered: dict[str, list[Manifest]]) -> None:
     # Two jobs over the same target duplicate every series under two `job` labels (Prometheus used to
     # be scraped by its own job and, through its prometheus.io/scrape annotation, by kubernetes-pods).
-    from leanvibe_stack.graph import SCRAPES, build
+    from leanvibe_stack.graph import PROBES, SCRAPES, build
 
     graph = build(rendered[profile])
+    # A probe job scrapes blackbox_exporter's /probe for the series of its targets, not the exporter's own.
+    probing = {(edge.source, edge.detail) for edge in graph.edges if edge.verb == PROBES}
     jobs: dict[str, set[str]] = {}
     for edge in graph.edges:
-        if edge.verb == SCRAPES and graph.node(edge.target).kind == "workload":
+        if edge.verb == SCRAPES and graph.node(edge.target).kind == "workload" \
+                and (edge.target, edge.detail) not in probing:
             jobs.setdefault(graph.node(edge.target).label, set()).add(edge.detail)
     assert jobs, "no scrape edges at all"
     assert {target: sorted(found) for target, found in jobs.items() if len(found) > 1} == {}

@@ -35,18 +35,20 @@ def test_promtool_accepts_the_rendered_rules(production: list[Manifest], tmp_pat
     promtool = require_tool("promtool")
     result = _run(promtool, "check", "rules", *map(str, _rule_files(production, tmp_path)))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 18 rules found" in result.stdout
+    assert "SUCCESS: 18 rules found" in result.stdout  # the guide's alerts
+    assert "SUCCESS: 6 rules found" in result.stdout  # synthetic monitoring
 
 
 def test_alert_unit_tests_pass_on_the_rendered_rules(production: list[Manifest], tmp_path: Path) -> None:
     promtool = require_tool("promtool")
-    (rules,) = _rule_files(production, tmp_path)
-    shutil.copy(rules, tmp_path / "rules.yml")
+    # The tests name the rendered rules `rules.yml`: every group of every rendered rule file, in one.
+    groups = [group for path in _rule_files(production, tmp_path) for group in yamlio.load(path.read_text())["groups"]]
+    (tmp_path / "rules.yml").write_text(yamlio.dump({"groups": groups}))
     for test_file in ALERT_TESTS:
         shutil.copy(test_file, tmp_path / test_file.name)
     result = _run(promtool, "test", "rules", *(str(tmp_path / t.name) for t in ALERT_TESTS))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.count("SUCCESS") == len(ALERT_TESTS) == 2
+    assert result.stdout.count("SUCCESS") == len(ALERT_TESTS) == 3
 
 
 def test_amtool_accepts_the_rendered_config(production: list[Manifest], tmp_path: Path) -> None:
@@ -88,6 +90,7 @@ def test_a_tool_that_hangs_or_cannot_start_fails_its_check_not_the_program(
         monkeypatch.setattr(tools, "_tool", lambda name, fake=fake: str(fake))
         findings, runs = tools.check(Bundle(production), rule_tests=ALERT_TESTS, require=True)
         assert {run.name: run.status for run in runs} == {
-            "promtool-rules": "failed", "promtool-tests": "failed", "amtool": "failed"}
+            "promtool-rules": "failed", "promtool-tests": "failed", "amtool": "failed", "blackbox-exporter": "failed"}
         assert all(reason in run.detail for run in runs), runs
-        assert {f.check for f in findings} == {"tool.promtool-rules", "tool.promtool-tests", "tool.amtool"}
+        assert {f.check for f in findings} == {"tool.promtool-rules", "tool.promtool-tests", "tool.amtool",
+                                               "tool.blackbox-exporter"}

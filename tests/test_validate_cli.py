@@ -31,12 +31,13 @@ def _json(stdout: str) -> dict[str, object]:
 def test_every_profile_validates_without_errors_with_the_real_tools(profile: str) -> None:
     require_tool("promtool")
     require_tool("amtool")
+    require_tool("prometheus-blackbox-exporter")
     code, stdout, _ = _validate("--profile", profile, "--require-tools", "--output", "json")
     report = _json(stdout)
     assert code == 0, stdout
     assert report["summary"]["errors"] == 0  # type: ignore[index]
     assert {t["name"]: t["status"] for t in report["tools"]} == {  # type: ignore[attr-defined]
-        "promtool-rules": "passed", "promtool-tests": "passed", "amtool": "passed"}
+        "promtool-rules": "passed", "promtool-tests": "passed", "amtool": "passed", "blackbox-exporter": "passed"}
 
 
 def test_the_committed_tree_validates_like_its_profile() -> None:
@@ -66,7 +67,7 @@ def test_findings_are_text_lines_with_severity_check_object_and_path() -> None:
         "warning: routing.unreachable-route: ConfigMap/leanvibe-monitoring/alertmanager-config "
         "alertmanager.yml:route.routes[3]: " + stdout.split("route.routes[3]: ", 1)[1]
     )
-    assert "49 objects: 0 error(s), 1 warning(s)" in stderr
+    assert "55 objects: 0 error(s), 1 warning(s)" in stderr
 
 
 def test_profile_and_paths_together_are_a_usage_error() -> None:

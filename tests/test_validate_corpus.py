@@ -318,6 +318,7 @@ def test_the_broken_input_is_caught(case_file: Path, production: list[Manifest],
         if case.tools == "on":
             require_tool("promtool")
             require_tool("amtool")
+            require_tool("prometheus-blackbox-exporter")
             for name in case.rule_tests:
                 shutil.copyfile(RULE_TESTS / name, tests / name)
         else:  # a CI image without the tools: PATH has neither

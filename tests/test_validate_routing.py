@@ -367,7 +367,7 @@ def test_unreachable_route_shadowed(production: list[Manifest]) -> None:
         data["route"]["routes"].insert(1, {"receiver": "platform-team", "matchers": ['severity=~"critical|warning"']})
 
     findings = only(check(edit(production, AM_CONFIG, shadow)), "routing.unreachable-route")
-    assert [f.path for f in findings] == [f"alertmanager.yml:route.routes[{i}]" for i in range(2, 8)]
+    assert [f.path for f in findings] == [f"alertmanager.yml:route.routes[{i}]" for i in range(2, 9)]
     business = findings[0]
     assert "caught first" in business.message and "route.routes[1]" in business.message
     assert "LowTenantSignupRate" in business.message and "continue: true" in business.message

@@ -9,7 +9,8 @@ mounted datasource files, and every address is resolved the way cluster DNS woul
   the job's `keep`/`drop` relabeling, so a job that discovers rendered pods or Services points at
   their workloads.  A job whose targets are outside the render (or cannot be decided offline: node
   or ingress roles, EC2, relabeling on runtime labels such as pod names) becomes a node named
-  after the job.
+  after the job.  A job whose relabeling sends every target to one address (blackbox_exporter's
+  probe jobs) scrapes that exporter, which `probes` a node of the job's targets.
 * Prometheus `alerting.alertmanagers` and the Loki ruler's `alertmanager_url` give `alerts` edges;
   Promtail `clients[].url` gives `pushes logs`; Grafana datasources give `queries`; Alertmanager's
   `receivers` give `notifies` edges to one node per receiver, labelled with its integrations.
@@ -22,7 +23,7 @@ order), then workloads no edge mentions, in render order.
 
 from leanvibe_stack.graph.build import build
 from leanvibe_stack.graph.formats import to_dot, to_mermaid
-from leanvibe_stack.graph.model import ALERTS, NOTIFIES, PUSHES, QUERIES, SCRAPES, VERBS, Edge, Graph, Node
+from leanvibe_stack.graph.model import ALERTS, NOTIFIES, PROBES, PUSHES, QUERIES, SCRAPES, VERBS, Edge, Graph, Node
 
-__all__ = ["ALERTS", "NOTIFIES", "PUSHES", "QUERIES", "SCRAPES", "VERBS", "Edge", "Graph", "Node", "build", "to_dot",
-           "to_mermaid"]
+__all__ = ["ALERTS", "NOTIFIES", "PROBES", "PUSHES", "QUERIES", "SCRAPES", "VERBS", "Edge", "Graph", "Node", "build",
+           "to_dot", "to_mermaid"]

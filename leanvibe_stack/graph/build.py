@@ -15,7 +15,7 @@ from leanvibe_stack.graph.discovery import (
     service_workloads,
     srv_host,
 )
-from leanvibe_stack.graph.model import ALERTS, NOTIFIES, PUSHES, QUERIES, SCRAPES, Edge, Graph, Node, NodeKey
+from leanvibe_stack.graph.model import ALERTS, NOTIFIES, PROBES, PUSHES, QUERIES, SCRAPES, Edge, Graph, Node, NodeKey
 from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.validate.bundle import (
     GRAFANA_DATASOURCES,
@@ -25,7 +25,9 @@ from leanvibe_stack.validate.bundle import (
     as_dict,
     as_list,
     dicts,
+    is_probe_job,
     program_of,
+    scrape_address,
 )
 
 
@@ -128,6 +130,10 @@ def _scrape_job(builder: _Builder, config: ConfigFile, source: NodeKey, job: dic
     relabels = as_list(job.get("relabel_configs"))
     detail = f"job {name}"
     outside: list[str] = []  # how the job finds targets the render does not hold
+    if is_probe_job(job):
+        targets = [str(t) for static in dicts(job.get("static_configs")) for t in as_list(static.get("targets"))]
+        _probe_job(builder, source, name, namespace, str(scrape_address(job)), targets)
+        return
     for static in dicts(job.get("static_configs")):
         for target in as_list(static.get("targets")):
             host = host_of_target(str(target))
@@ -157,6 +163,22 @@ def _scrape_job(builder: _Builder, config: ConfigFile, source: NodeKey, job: dic
     if outside:
         label = f"job {name} ({', '.join(dict.fromkeys(outside))})"
         builder.edge(source, builder.node(("job", *source[1:], name), label, "job"), SCRAPES)
+
+
+def _probe_job(builder: _Builder, source: NodeKey, name: str, namespace: str, address: str,
+               targets: list[str]) -> None:
+    """A job whose targets are parameters of one exporter (blackbox_exporter): Prometheus scrapes the
+    exporter, and the exporter probes the targets (one node for all the job's targets)."""
+    detail = f"job {name}"
+    service = resolve_service(builder.bundle, host_of_target(address), namespace)
+    owners = service_workloads(builder.bundle, service) if service else []
+    if service is None or not owners:  # the exporter is not in the render: show where Prometheus sends it
+        builder.to_endpoint(source, SCRAPES, detail, host_of_target(address), namespace, address)
+        return
+    probed = builder.node(("job", *source[1:], name), f"{detail} ({', '.join(targets)})", "job")
+    for owner in owners:
+        builder.edge(source, builder.workload(owner), SCRAPES, detail, f"Service {service.namespace}/{service.name}")
+        builder.edge(builder.workload(owner), probed, PROBES, detail)
 
 
 def _loki(builder: _Builder, config: ConfigFile) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 SCRAPES, ALERTS, PUSHES, QUERIES, NOTIFIES = "scrapes", "alerts", "pushes logs", "queries", "notifies"
-VERBS = (SCRAPES, ALERTS, PUSHES, QUERIES, NOTIFIES)
+PROBES = "probes"
+VERBS = (SCRAPES, PROBES, ALERTS, PUSHES, QUERIES, NOTIFIES)
 NodeKey = tuple[str, ...]  # ("workload", kind, namespace, name) | ("job", owner, job) | ("receiver", name) | ...
 
 

@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 
 from leanvibe_stack.models.alertmanager import Alertmanager
 from leanvibe_stack.models.base import DnsLabel, StrictModel, at
+from leanvibe_stack.models.blackbox import BlackboxExporter, probe_job_names
 from leanvibe_stack.models.exporters import KubeStateMetrics, NodeExporter
 from leanvibe_stack.models.grafana import Grafana
 from leanvibe_stack.models.logs import Loki, Promtail
@@ -67,6 +68,9 @@ class Stack(StrictModel):
     grafana: Grafana = Field(description="Grafana, datasources and dashboards.")
     node_exporter: NodeExporter = Field(description="node-exporter DaemonSet.")
     kube_state_metrics: KubeStateMetrics = Field(description="kube-state-metrics Deployment.")
+    blackbox_exporter: BlackboxExporter | None = Field(
+        None, description="Synthetic monitoring: blackbox_exporter and its probes (not rendered when unset)."
+    )
 
     @model_validator(mode="after")
     def _namespaces_differ(self) -> Stack:
@@ -74,4 +78,12 @@ class Stack(StrictModel):
             raise ValueError(at(("global", "agents_namespace"),
                                 "must differ from global.namespace: host-access agents need a namespace with "
                                 "a looser Pod Security level"))
+        return self
+
+    @model_validator(mode="after")
+    def _probe_jobs_are_new(self) -> Stack:
+        for probe, job in probe_job_names(self.blackbox_exporter).items():
+            if job in self.prometheus.scrape_jobs:
+                raise ValueError(at(("prometheus", "scrape_jobs", job),
+                                    f"clashes with the scrape job of blackbox_exporter.probes.{probe}: rename one"))
         return self

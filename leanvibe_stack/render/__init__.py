@@ -8,7 +8,7 @@ from leanvibe_stack.models.stack import Stack
 
 def render_stack(stack: Stack, instance: str) -> list[Manifest]:
     """Every object of the stack, in component order (output.py sorts them for installation)."""
-    from leanvibe_stack.render import alertmanager, exporters, grafana, logs, namespaces, prometheus
+    from leanvibe_stack.render import alertmanager, blackbox, exporters, grafana, logs, namespaces, prometheus
     from leanvibe_stack.render.topology import Topology
 
     topo = Topology.of(stack, instance)
@@ -21,4 +21,5 @@ def render_stack(stack: Stack, instance: str) -> list[Manifest]:
         *grafana.render(stack, topo),
         *exporters.render_node_exporter(stack, topo),
         *exporters.render_kube_state_metrics(stack, topo),
+        *blackbox.render(stack, topo),
     ]

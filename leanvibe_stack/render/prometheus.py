@@ -7,6 +7,7 @@ from typing import Any
 from leanvibe_stack.manifest import Manifest, json_size
 from leanvibe_stack.models.prometheus import AlertRule, KubernetesSDConfig, ScrapeJob
 from leanvibe_stack.models.stack import Stack
+from leanvibe_stack.render import blackbox
 from leanvibe_stack.render.common import IngressRule, Peer, checksum, image_ref, ui_peers, yaml_file
 from leanvibe_stack.render.engine import render_object
 from leanvibe_stack.render.topology import Topology
@@ -93,7 +94,8 @@ def prometheus_config(stack: Stack, topo: Topology) -> dict[str, Any]:
             }],
         },
         "scrape_configs": [
-            scrape_config(name, job, settings.app_namespace) for name, job in server.scrape_jobs.items()
+            *(scrape_config(name, job, settings.app_namespace) for name, job in server.scrape_jobs.items()),
+            *blackbox.probe_scrape_configs(stack, topo),
         ],
     }
 

@@ -19,6 +19,7 @@ class Topology:
     grafana: Component
     node_exporter: Component
     kube_state_metrics: Component
+    blackbox_exporter: Component | None  # None: the profile has no synthetic monitoring
     alertmanager_port: int = 9093
     loki_port: int = 3100
 
@@ -36,4 +37,6 @@ class Topology:
                                     namespace=g.agents_namespace),
             kube_state_metrics=component("kube-state-metrics", "exporter", instance,
                                          stack.kube_state_metrics.image, g),
+            blackbox_exporter=component("blackbox-exporter", "exporter", instance, stack.blackbox_exporter.image, g)
+            if stack.blackbox_exporter else None,
         )

@@ -41,7 +41,17 @@ def validate(
     rule_tests: list[Path] | None = None,
 ) -> Report:
     """Run every in-process check; with `run_tools`, also promtool and amtool when installed."""
-    from leanvibe_stack.validate import crossref, promql, routing, schema, security, sizes, templates, tools
+    from leanvibe_stack.validate import (
+        crossref,
+        promql,
+        routing,
+        schema,
+        security,
+        sizes,
+        synthetic,
+        templates,
+        tools,
+    )
 
     bundle = Bundle(manifests)
     findings = [
@@ -52,6 +62,7 @@ def validate(
         *security.check(bundle),
         *sizes.check(bundle),
         *templates.check(bundle),
+        *synthetic.check(bundle),
     ]
     runs: list[ToolRun] = []
     if run_tools:

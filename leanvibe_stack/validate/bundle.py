@@ -22,7 +22,7 @@ from leanvibe_stack.validate.findings import ObjectRef
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod")
 # Which program a container runs, told by the last part of its image repository.
-PROGRAMS = ("prometheus", "alertmanager", "loki", "promtail", "grafana")
+PROGRAMS = ("prometheus", "alertmanager", "loki", "promtail", "grafana", "blackbox-exporter")
 GRAFANA_DATASOURCES = "/etc/grafana/provisioning/datasources/"
 
 
@@ -310,3 +310,26 @@ def _parse(text: str) -> Any:
         return yamlio.load(text)
     except yamlio.YAMLError:
         return None
+
+
+def scrape_address(job: dict[str, Any]) -> str | None:
+    """The one address every target of a scrape job is scraped at, when relabeling sets `__address__` to
+    a constant (the blackbox_exporter pattern: the static targets become the `target` parameter).
+
+    A `replace` without source labels and with the default regex always applies; the last rule that
+    writes `__address__` wins, and one that depends on a target's labels means there is no one address.
+    """
+    address = None
+    for rule in dicts(job.get("relabel_configs")):
+        if rule.get("target_label") != "__address__" or rule.get("action", "replace") != "replace":
+            continue
+        replacement = str(rule.get("replacement", "$1"))
+        constant = not rule.get("source_labels") and rule.get("regex", "(.*)") == "(.*)" and "$" not in replacement
+        address = replacement if constant else None
+    return address
+
+
+def is_probe_job(job: dict[str, Any]) -> bool:
+    """Whether a job's static targets are parameters of one exporter rather than addresses: relabeling
+    sends every target to one address (blackbox_exporter's probe jobs)."""
+    return bool(dicts(job.get("static_configs"))) and scrape_address(job) is not None

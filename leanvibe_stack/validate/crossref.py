@@ -14,7 +14,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from leanvibe_stack.manifest import Manifest
-from leanvibe_stack.validate.bundle import Bundle, ConfigFile, Pod, as_dict, as_list, config_flag, dicts
+from leanvibe_stack.validate.bundle import (
+    Bundle,
+    ConfigFile,
+    Pod,
+    as_dict,
+    as_list,
+    config_flag,
+    dicts,
+    is_probe_job,
+    scrape_address,
+)
 from leanvibe_stack.validate.dns import CLUSTER_DOMAIN, resolve, service_host, service_of
 from leanvibe_stack.validate.findings import Finding, ObjectRef, error
 
@@ -308,6 +318,11 @@ def _endpoints(config: ConfigFile) -> Iterator[_Endpoint]:
                 for k, name in enumerate(as_list(dns.get("names"))):
                     yield _Endpoint(str(name), dns.get("port"), f"{where}.dns_sd_configs[{j}].names[{k}]")
         for i, job in enumerate(dicts(data.get("scrape_configs"))):
+            if is_probe_job(job):  # the targets are parameters (what blackbox_exporter probes): check the exporter
+                endpoint = _from_target(str(scrape_address(job)), f"scrape_configs[{i}].relabel_configs")
+                if endpoint:
+                    yield endpoint
+                continue
             for j, static in enumerate(dicts(job.get("static_configs"))):
                 for k, target in enumerate(as_list(static.get("targets"))):
                     endpoint = _from_target(str(target), f"scrape_configs[{i}].static_configs[{j}].targets[{k}]")

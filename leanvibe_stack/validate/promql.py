@@ -21,7 +21,7 @@ from typing import Any
 
 import promql_parser
 
-from leanvibe_stack.validate.bundle import Bundle, program_of
+from leanvibe_stack.validate.bundle import Bundle, is_probe_job, program_of
 from leanvibe_stack.validate.findings import Finding, ObjectRef, error, warning
 
 ALWAYS = ("prometheus.txt", "go-runtime.txt", "leanvibe-app.txt")
@@ -50,6 +50,7 @@ COMPONENTS = (
     Component("loki.txt", program="loki"),
     Component("promtail.txt", program="promtail"),
     Component("grafana.txt", program="grafana"),
+    Component("blackbox-exporter.txt", program="blackbox-exporter"),
 )
 
 CATALOGUES = (*ALWAYS, *(c.catalogue for c in COMPONENTS))
@@ -105,9 +106,11 @@ def active_catalogues(bundle: Bundle) -> list[str]:
 
 
 def _scrape_jobs(bundle: Bundle) -> list[dict[str, Any]]:
+    """The jobs that scrape their targets' own metrics: a probe job (every target sent to one exporter's
+    address) yields that exporter's series, whatever the targets are called (`probe-redis` is no Redis)."""
     config = bundle.config("prometheus")
     jobs = config.data.get("scrape_configs") if config is not None else None
-    return [job for job in jobs or [] if isinstance(job, dict)]
+    return [job for job in jobs or [] if isinstance(job, dict) and not is_probe_job(job)]
 
 
 def _job_text(job: dict[str, Any]) -> str:

@@ -1,4 +1,5 @@
-"""The real tools, when installed: promtool on the rules, amtool on the Alertmanager config.
+"""The real tools, when installed: promtool on the rules, amtool on the Alertmanager config,
+blackbox_exporter's own `--config.check` on blackbox.yml.
 
 A tool that is not on PATH is reported as "not run" (a warning, an error with --require-tools),
 never as passed.  Files are written exactly as the pods would see them, into a temporary
@@ -18,6 +19,9 @@ from leanvibe_stack.validate.bundle import Bundle, as_list
 from leanvibe_stack.validate.findings import Finding, error, warning
 
 TIMEOUT_SECONDS = 300
+# blackbox_exporter is installed as `blackbox_exporter` from upstream's archives and under its package name
+# by Debian (prometheus-blackbox-exporter).
+BLACKBOX_EXPORTER = ("blackbox_exporter", "prometheus-blackbox-exporter")
 
 
 @dataclass(frozen=True)
@@ -34,7 +38,8 @@ def check(bundle: Bundle, *, rule_tests: list[Path], require: bool) -> tuple[lis
     runs: list[ToolRun] = []
     with tempfile.TemporaryDirectory(prefix="leanvibe-validate-") as tmp:
         work = Path(tmp)
-        for run in (_promtool_rules(bundle, work), _promtool_tests(bundle, work, rule_tests), _amtool(bundle, work)):
+        for run in (_promtool_rules(bundle, work), _promtool_tests(bundle, work, rule_tests), _amtool(bundle, work),
+                    _blackbox(bundle, work)):
             if run is None:
                 continue
             runs.append(run)
@@ -134,6 +139,22 @@ def _amtool(bundle: Bundle, work: Path) -> ToolRun | None:
     if result.returncode != 0:
         return ToolRun("amtool", "failed", f"amtool check-config: {_tail(result)}")
     return ToolRun("amtool", "passed")
+
+
+def _blackbox(bundle: Bundle, work: Path) -> ToolRun | None:
+    config = next((c for c in bundle.configs if c.program == "blackbox-exporter"), None)
+    if config is None:
+        return None
+    binary = next((found for name in BLACKBOX_EXPORTER if (found := _tool(name))), None)
+    if binary is None:
+        return ToolRun("blackbox-exporter", "not run",
+                       "blackbox_exporter is not installed (Debian: prometheus-blackbox-exporter)")
+    path = work / "blackbox.yml"
+    path.write_text(config.file.text() or "", encoding="utf-8")
+    result = _run(binary, "--config.check", f"--config.file={path}")
+    if result.returncode != 0:
+        return ToolRun("blackbox-exporter", "failed", f"blackbox_exporter --config.check: {_tail(result)}")
+    return ToolRun("blackbox-exporter", "passed")
 
 
 def _tail(result: subprocess.CompletedProcess[str]) -> str:
