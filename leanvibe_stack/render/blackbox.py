@@ -32,7 +32,7 @@ def render(stack: Stack, topo: Topology) -> list[Manifest]:
         render_object("blackbox-exporter/deployment.yaml.j2", c.name, c=c, b=exporter, port=PORT,
                       image=image_ref(exporter.image, stack.global_), pull_policy=stack.global_.image_pull_policy,
                       args=[f"--config.file={CONFIG_DIR}/blackbox.yml", f"--web.listen-address=:{PORT}"],
-                      config_dir=CONFIG_DIR, checksum=checksum(config), pod_security=_pod_security(exporter)),
+                      config_dir=CONFIG_DIR, checksum=checksum(config), sysctls=_sysctls(exporter)),
     ]
     if exporter.replicas > 1:
         objects.append(render_object("common/poddisruptionbudget.yaml.j2", c.name, c=c))
@@ -55,14 +55,12 @@ def _compact(value: Any) -> Any:
     return value
 
 
-def _pod_security(exporter: BlackboxExporter) -> dict[str, Any]:
-    user = exporter.pod_user
-    context: dict[str, Any] = {"runAsNonRoot": True, "runAsUser": user.run_as_user, "runAsGroup": user.run_as_group,
-                               "fsGroup": user.fs_group, "seccompProfile": {"type": "RuntimeDefault"}}
-    if exporter.pings:
-        group = str(user.run_as_group)
-        context["sysctls"] = [{"name": PING_SYSCTL, "value": f"{group} {group}"}]
-    return context
+def _sysctls(exporter: BlackboxExporter) -> list[dict[str, str]]:
+    """With an icmp module, the pod's own group may open ping sockets; nothing else is allowed."""
+    if not exporter.pings:
+        return []
+    group = str(exporter.pod_user.run_as_group)
+    return [{"name": PING_SYSCTL, "value": f"{group} {group}"}]
 
 
 def probe_scrape_configs(stack: Stack, topo: Topology) -> list[dict[str, Any]]:
