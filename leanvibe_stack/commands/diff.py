@@ -59,17 +59,16 @@ def diff(old: OldSide = None, new: NewSide = None, profile: GitProfile = None, p
 
     Example: leanvibe-stack diff git:HEAD production --profile production --output markdown
     """
-    from leanvibe_stack import diff as diffing
+    from leanvibe_stack.diff import GIT_PREFIX, compare, load_side, side_name
 
     _check_arguments(old, new)
     assert old is not None and new is not None
-    uses_git = any(side.startswith(diffing.GIT_PREFIX) for side in (old, new))
+    uses_git = any(side.startswith(GIT_PREFIX) for side in (old, new))
     if profile is not None and not uses_git and profile != os.environ.get("LEANVIBE_PROFILE"):
         raise UsageError("--profile names the profile to render at a git:REV side; there is none")
-    before = diffing.load_side(old, profile=profile, profiles_dir=profiles_dir)
-    after = diffing.load_side(new, profile=profile, profiles_dir=profiles_dir)
-    comparison = diffing.compare(before, after, (diffing.side_name(old), diffing.side_name(new)),
-                                 context=context)
+    before = load_side(old, profile=profile, profiles_dir=profiles_dir)
+    after = load_side(new, profile=profile, profiles_dir=profiles_dir)
+    comparison = compare(before, after, (side_name(old), side_name(new)), context=context)
     sys.stdout.write(_format(comparison, output, stat, _colour(color)))
     if not comparison.identical:
         raise typer.Exit(1)
