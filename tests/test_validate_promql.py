@@ -78,8 +78,8 @@ def test_every_expression_of_production_is_visited(production: list[Manifest]) -
     assert f"{OVERVIEW}:panels[8].targets[1].expr" in paths
     assert f"{OVERVIEW}:annotations.list[0].expr" in paths
     assert f"{OVERVIEW}:templating.list[0].query.query" in paths
-    # 18 + 6 alerts; overview: 13 targets, 1 annotation, 1 variable query; business: 9 targets
-    assert len(sites) == 18 + 6 + 13 + 1 + 1 + 9
+    # 18 + 6 alerts; overview: 13 + 3 targets, 1 annotation, 1 variable query; business: 9 targets
+    assert len(sites) == 18 + 6 + 13 + 3 + 1 + 1 + 9
 
 
 # ---- parse errors -------------------------------------------------------------------------------------
@@ -144,7 +144,7 @@ def test_undefined_variable_is_reported_with_its_name(production: list[Manifest]
     row = {"title": "row", "type": "row", "panels": [target("sum(leanvibe_active_tenants_total) > $threshold")]}
     [finding] = promql.check(edited(production, OVERVIEW, add_panels(row)))
     assert finding.check == "promql.parse"
-    assert finding.path == f"{OVERVIEW}:panels[11].panels[0].targets[0].expr"
+    assert finding.path == f"{OVERVIEW}:panels[15].panels[0].targets[0].expr"
     assert "$threshold" in finding.message
 
 
