@@ -100,7 +100,7 @@ def resolve_profile(spec: str, profiles_dir: Path | None = None) -> Path:
 def load_profile(spec: str, profiles_dir: Path | None = None, overrides: list[str] | None = None) -> LoadedProfile:
     """Load, merge and validate a profile; `overrides` are `--set path=value` arguments, applied last."""
     path = resolve_profile(spec, profiles_dir)
-    data, locations = _load_with_parents(path, chain=())
+    data, locations = load_with_parents(path, (), profiles_dir)
     for argument in overrides or []:
         data, locations = merge(data, locations, *parse_set(argument))
     data.pop("extends", None)
@@ -186,7 +186,9 @@ def _credentials(data: dict[str, Any], locations: dict[YamlPath, Location]) -> l
     return found
 
 
-def _load_with_parents(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], dict[YamlPath, Location]]:
+def load_with_parents(path: Path, chain: tuple[Path, ...] = (),
+                      profiles_dir: Path | None = None) -> tuple[dict[str, Any], dict[YamlPath, Location]]:
+    """A profile file merged over its `extends` chain, unvalidated, with the location of every value."""
     resolved = path.resolve()
     if resolved in chain:
         cycle = " -> ".join(str(p) for p in (*chain, resolved))
@@ -197,23 +199,34 @@ def _load_with_parents(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, A
         return data, locations
     if not isinstance(parent, str):
         raise ProfileError([Problem("must name a profile", field="extends", location=locations[("extends",)])])
-    parent_path = _parent_path(path, parent)
-    if not parent_path.is_file():
-        raise ProfileError(
-            [Problem(f"parent profile {parent!r} not found at {parent_path}", "extends", locations[("extends",)])]
-        )
+    candidates = _parent_candidates(path, parent, profiles_dir)
+    parent_path = next((candidate for candidate in candidates if candidate.is_file()), None)
+    if parent_path is None:
+        looked = ", ".join(str(candidate) for candidate in candidates)
+        names = {name for candidate in candidates for name in available_profiles(candidate.parent)}
+        close = difflib.get_close_matches(parent, sorted(names), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ProfileError([Problem(f"parent profile {parent!r} not found (looked at {looked}){hint}", "extends",
+                                    locations[("extends",)])])
     if parent_path.resolve() in (*chain, resolved):
         cycle = " -> ".join(str(p) for p in (*chain, resolved, parent_path.resolve()))
         raise ProfileError([Problem(f"`extends` cycle: {cycle}", "extends", locations[("extends",)])])
-    base, base_locations = _load_with_parents(parent_path, (*chain, resolved))
+    base, base_locations = load_with_parents(parent_path, (*chain, resolved), profiles_dir)
     base.pop("abstract", None)  # being a parent-only profile is not inherited
     return merge(base, base_locations, data, locations)
 
 
-def _parent_path(child: Path, parent: str) -> Path:
+def _parent_candidates(child: Path, parent: str, profiles_dir: Path | None) -> list[Path]:
+    """Where `extends: PARENT` may be, in order: a path is relative to the child; a name is looked up like
+    `--profile NAME`, in the child's own directory, then `--profiles-dir` (or ./profiles), then the shipped
+    profiles, so a profile anywhere on disk can extend a shipped one by name."""
     if parent.endswith((".yaml", ".yml")) or "/" in parent:
-        return child.parent / parent
-    return child.parent / f"{parent}.yaml"
+        return [child.parent / parent]
+    places: list[Path] = []
+    for directory in (child.parent, profiles_dir or default_profiles_dir(), shipped_profiles_dir()):
+        if all(directory.resolve() != place.resolve() for place in places):
+            places.append(directory)
+    return [directory / f"{parent}.yaml" for directory in places]
 
 
 def merge(

@@ -46,6 +46,38 @@ def test_extends_by_name_resolves_beside_the_child(tmp_path: Path) -> None:
     assert load_profile("kid", tmp_path).stack.description == "kid"
 
 
+def test_a_profile_anywhere_extends_a_shipped_profile_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no ./profiles here: the name resolves to the shipped profiles
+    (tmp_path / "eu.yaml").write_text("extends: production\ndescription: EU cluster\n")
+    loaded = load_profile(str(tmp_path / "eu.yaml"))
+    assert loaded.stack.description == "EU cluster"
+    assert loaded.stack.prometheus == load_profile("production", PROFILES).stack.prometheus
+
+
+def test_extends_looks_beside_the_child_then_the_profiles_dir_then_the_shipped_ones(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    team, clusters = tmp_path / "team", tmp_path / "clusters"
+    team.mkdir()
+    clusters.mkdir()
+    (team / "team-base.yaml").write_text("extends: production\ndescription: from --profiles-dir\n")
+    (clusters / "eu.yaml").write_text("extends: team-base\n")
+    assert load_profile(str(clusters / "eu.yaml"), team).stack.description == "from --profiles-dir"
+    (clusters / "team-base.yaml").write_text("extends: production\ndescription: beside the child\n")
+    assert load_profile(str(clusters / "eu.yaml"), team).stack.description == "beside the child"
+
+
+def test_a_missing_parent_lists_every_place_looked_at(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "eu.yaml").write_text("extends: prodution\n")
+    with pytest.raises(ProfileError) as raised:
+        load_profile(str(tmp_path / "eu.yaml"), tmp_path / "elsewhere")
+    message = str(raised.value)
+    assert f"eu.yaml:1:1: extends: parent profile 'prodution' not found (looked at {tmp_path / 'prodution.yaml'}, " \
+           f"{tmp_path / 'elsewhere' / 'prodution.yaml'}, {PROFILES / 'prodution.yaml'}); did you mean 'production'?" \
+           in message
+
+
 def test_extends_cycle_is_reported(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text("extends: b\n")
     (tmp_path / "b.yaml").write_text("extends: a\n")

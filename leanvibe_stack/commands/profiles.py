@@ -89,10 +89,10 @@ def shown_profile(spec: str, profiles_dir: Path | None = None, overrides: list[s
     relative to the profiles directory.
     """
     from leanvibe_stack.profiles import (
-        _load_with_parents,
         default_profiles_dir,
         is_abstract,
         load_profile,
+        load_with_parents,
         merge,
         parse_set,
         resolve_profile,
@@ -103,7 +103,7 @@ def shown_profile(spec: str, profiles_dir: Path | None = None, overrides: list[s
     base_dir = (profiles_dir or default_profiles_dir()) if by_name else path.parent
     extra = ["abstract=false"] if is_abstract(path) else []  # show a parent-only profile on its own
     loaded = load_profile(spec, profiles_dir, [*(overrides or []), *extra])
-    raw, _ = _load_with_parents(path, chain=())
+    raw, _ = load_with_parents(path, profiles_dir=profiles_dir)
     for argument in [*(overrides or []), *extra]:
         raw, _ = merge(raw, {}, *parse_set(argument))
     for key in ("extends", "abstract"):
