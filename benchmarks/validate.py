@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     from leanvibe_stack.validate.bundle import Bundle
 
     loaded = load_profile(args.profile, REPO / "profiles")
-    manifests = render_stack(loaded.stack, loaded.name)
+    manifests = render_stack(loaded.stack)
     version = loaded.stack.global_.kubernetes_version
     bundle = Bundle(manifests)
     objects = len(manifests)

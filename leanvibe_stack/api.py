@@ -46,7 +46,7 @@ def render_profile(spec: str, profiles_dir: Path | None = None, *, validate: boo
     Raises ValidationFailed when validation finds errors, so nothing invalid is ever written.
     """
     loaded = load_profile(spec, profiles_dir, overrides)
-    manifests = render_stack(loaded.stack, loaded.name)
+    manifests = render_stack(loaded.stack)
     report = None
     if validate:
         from leanvibe_stack.validate import validate as run_checks
@@ -128,7 +128,7 @@ def validate_profile(spec: str, profiles_dir: Path | None, *, kube_version: str 
     from leanvibe_stack.validate import validate as run_checks
 
     loaded = load_profile(spec, profiles_dir, overrides)
-    manifests = render_stack(loaded.stack, loaded.name)
+    manifests = render_stack(loaded.stack)
     return run_checks(manifests, kube_version=kube_version or loaded.stack.global_.kubernetes_version,
                       run_tools=run_tools, require_tools=require_tools, rule_tests=tests)
 

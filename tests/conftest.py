@@ -26,7 +26,7 @@ def loaded() -> dict[str, LoadedProfile]:
 
 @pytest.fixture(scope="session")
 def rendered(loaded: dict[str, LoadedProfile]) -> dict[str, list[Manifest]]:
-    return {name: render_stack(profile.stack, name) for name, profile in loaded.items()}
+    return {name: render_stack(profile.stack) for name, profile in loaded.items()}
 
 
 @pytest.fixture(scope="session")

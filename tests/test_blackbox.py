@@ -104,7 +104,7 @@ def test_icmp_modules_let_the_pods_own_group_ping_without_net_raw() -> None:
         "blackbox_exporter.modules.icmp={prober: icmp}",
         "blackbox_exporter.probes.gateway={module: icmp, targets: [10.0.0.1]}",
     ])
-    manifests = render_stack(loaded.stack, loaded.name)
+    manifests = render_stack(loaded.stack)
     pod = find(manifests, "Deployment", "blackbox-exporter")["spec"]["template"]["spec"]
     assert pod["securityContext"]["sysctls"] == [{"name": "net.ipv4.ping_group_range", "value": "65534 65534"}]
     assert pod["containers"][0]["securityContext"]["capabilities"] == {"drop": ["ALL"]}
@@ -113,7 +113,7 @@ def test_icmp_modules_let_the_pods_own_group_ping_without_net_raw() -> None:
 
 def test_a_profile_without_the_exporter_renders_none_of_it() -> None:
     loaded = load_profile("production", PROFILES, ["blackbox_exporter=null"])
-    manifests = render_stack(loaded.stack, loaded.name)
+    manifests = render_stack(loaded.stack)
     assert not [m for m in manifests if m.name.startswith("blackbox-exporter")]
     assert probe_jobs(manifests) == {}
 

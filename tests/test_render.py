@@ -510,7 +510,7 @@ def test_changing_an_alert_rolls_prometheus_and_nothing_else(
         "        LeanVibeHighErrorRate:\n          for: 17m\n"
     )
     loaded = load_profile(str(child))
-    changed = render_stack(loaded.stack, "production")
+    changed = render_stack(loaded.stack)
     rules = find(changed, "ConfigMap", "prometheus-rules")["data"]["leanvibe.enterprise.rules.yml"]
     (rule,) = [r for g in yaml.safe_load(rules)["groups"] for r in g["rules"] if r["alert"] == "LeanVibeHighErrorRate"]
     assert rule["for"] == "17m"
@@ -739,7 +739,7 @@ def test_libyaml_and_pure_python_emitters_write_the_same_bytes(
 ) -> None:
     # Output must not depend on whether this machine's PyYAML has libyaml: embedded configs included.
     monkeypatch.setattr(yamlio, "FAST_DUMPER", yamlio.PURE_DUMPER)
-    pure = render_stack(loaded[profile].stack, profile)
+    pure = render_stack(loaded[profile].stack)
     assert output.stream(pure) == output.stream(rendered[profile])
 
 
@@ -749,7 +749,7 @@ def test_characters_yaml_forbids_raw_survive_rendering(loaded: dict[str, LoadedP
     odd = ["--x=a\x7fb", "--y=\U00010000", "--z=\x85\x9f\u2028"]
     server = loaded["production"].stack.prometheus.model_copy(update={"extra_args": odd})
     stack = loaded["production"].stack.model_copy(update={"prometheus": server})
-    statefulset = find(render_stack(stack, "production"), "StatefulSet", "prometheus")
+    statefulset = find(render_stack(stack), "StatefulSet", "prometheus")
     rendered = yaml.safe_load(yamlio.dump(statefulset))["spec"]["template"]["spec"]["containers"][0]["args"]
     assert rendered[-3:] == odd
 
@@ -765,7 +765,7 @@ def test_template_bytecode_cache_never_changes_output_and_may_be_unwritable(
     def render_with(cache: jinja2.BytecodeCache | None) -> str:
         monkeypatch.setattr(engine, "_bytecode_cache", lambda: cache)
         engine.environment.cache_clear()
-        return output.stream(render_stack(loaded["production"].stack, "production"))
+        return output.stream(render_stack(loaded["production"].stack))
 
     expected = output.stream(rendered["production"])
     try:

@@ -46,7 +46,7 @@ def stack(profile: Path) -> Stack:
 
 @pytest.fixture(scope="module")
 def many(stack: Stack) -> list[Manifest]:
-    return render_stack(stack, "production")
+    return render_stack(stack)
 
 
 def _shards(manifests: list[Manifest]) -> list[Manifest]:
@@ -118,7 +118,7 @@ def test_a_change_in_any_shard_rolls_prometheus_and_diff_names_that_shard(profil
         group = key.removesuffix(".yml")
         alert = next(iter(stack.prometheus.rule_groups[group].rules))
         changed = render_stack(load_profile(str(profile), overrides=[
-            f"prometheus.rule_groups[{group}].rules[{alert}].for=17m"]).stack, "production")
+            f"prometheus.rule_groups[{group}].rules[{alert}].for=17m"]).stack)
         assert [m.name for m in _shards(changed)] == [m.name for m in _shards(many)]
         checksums.add(_checksum(changed))
         notes = [str(note) for note in diff.compare(many, changed).notes]

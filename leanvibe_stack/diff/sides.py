@@ -48,7 +48,7 @@ def _render(spec: str, profiles_dir: Path | None) -> list[Manifest]:
     from leanvibe_stack.render import render_stack
 
     loaded = load_profile(spec, profiles_dir)
-    return render_stack(loaded.stack, loaded.name)
+    return render_stack(loaded.stack)
 
 
 def _holds_manifests(path: Path) -> bool:

@@ -36,8 +36,14 @@ class GlobalSettings(StrictModel):
     app_namespace: DnsLabel = Field(description="Namespace of the monitored LeanVibe application.")
     cluster: str = Field(description="Cluster name, added to every metric as the `cluster` label.")
     region: str = Field(description="Cloud region, added to every metric as the `region` label.")
-    environment: Literal["production", "staging", "development"] = Field(
-        description="Environment name, added to every metric as the `environment` label."
+    environment: DnsLabel = Field(
+        description="Environment name, e.g. `production`, `staging`, `eu`: added to every metric as the "
+        "`environment` label."
+    )
+    instance: DnsLabel | None = Field(
+        None,
+        description="The `app.kubernetes.io/instance` label of every object; it is part of every workload's "
+        "selector, which Kubernetes never lets change: default `environment`, never the profile's file name.",
     )
     external_url_base: str = Field(
         description="DNS suffix of the web UIs: Prometheus is served at https://prometheus.<base>.",

@@ -6,11 +6,12 @@ from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.models.stack import Stack
 
 
-def render_stack(stack: Stack, instance: str) -> list[Manifest]:
+def render_stack(stack: Stack) -> list[Manifest]:
     """Every object of the stack, in component order (output.py sorts them for installation)."""
     from leanvibe_stack.render import alertmanager, blackbox, exporters, grafana, logs, namespaces, prometheus
     from leanvibe_stack.render.topology import Topology
 
+    instance = stack.global_.instance or stack.global_.environment
     topo = Topology.of(stack, instance)
     return [
         *namespaces.render(stack, instance),
