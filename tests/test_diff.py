@@ -229,7 +229,7 @@ def test_json_is_stable_and_complete(production: list[Manifest], tmp_path: Path)
     assert result.exit_code == 1
     data = json.loads(result.stdout)
     assert result.stdout == json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    assert data["summary"] == {"added": 0, "removed": 1, "changed": 2}
+    assert data["summary"] == {"added": 0, "removed": 1, "changed": 2, "immutable": 0}
     assert data["removed"] == [{"apiVersion": "v1", "kind": "Service", "namespace": "leanvibe-monitoring",
                                 "name": "grafana"}]
     rules = next(c for c in data["changed"] if c["name"] == "prometheus-rules")

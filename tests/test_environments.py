@@ -43,3 +43,112 @@ def test_the_instance_is_the_environment_unless_set(tmp_path: Path, monkeypatch:
                                                  "app.kubernetes.io/instance": "eu"}
     pinned = selectors(render_file(tmp_path / "eu.yaml", "global.instance=leanvibe"))
     assert {labels["app.kubernetes.io/instance"] for labels in pinned.values()} == {"leanvibe"}
+
+
+# --- changes the API server refuses on update ------------------------------------------------------------
+
+
+def _object(kind: str, name: str, spec: dict[str, Any], **extra: Any) -> Manifest:
+    api = {"Deployment": "apps/v1", "StatefulSet": "apps/v1", "DaemonSet": "apps/v1", "Job": "batch/v1",
+           "ClusterRoleBinding": "rbac.authorization.k8s.io/v1"}.get(kind, "v1")
+    obj = {"apiVersion": api, "kind": kind, "metadata": {"name": name, "namespace": "ns"}, **extra}
+    if spec:
+        obj["spec"] = spec
+    return Manifest(obj, "test", "test")
+
+
+SELECTOR = {"matchLabels": {"app": "a"}}
+CLAIM = {"accessModes": ["ReadWriteOnce"], "storageClassName": "gp3", "resources": {"requests": {"storage": "10Gi"}}}
+VCT = [{"metadata": {"name": "data"}, "spec": CLAIM}]
+
+
+@pytest.mark.parametrize("kind, before, after, fields", [
+    ("Deployment", {"selector": SELECTOR}, {"selector": {"matchLabels": {"app": "b"}}}, ["spec.selector"]),
+    ("Deployment", {"selector": SELECTOR, "replicas": 1}, {"selector": SELECTOR, "replicas": 3}, []),
+    ("DaemonSet", {"selector": SELECTOR}, {"selector": {"matchLabels": {"app": "a", "x": "y"}}}, ["spec.selector"]),
+    ("StatefulSet", {"serviceName": "a", "volumeClaimTemplates": VCT},
+     {"serviceName": "b", "volumeClaimTemplates": VCT}, ["spec.serviceName"]),
+    ("StatefulSet", {"volumeClaimTemplates": VCT},
+     {"volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {**CLAIM, "resources": {"requests": {
+         "storage": "20Gi"}}}}]}, ["spec.volumeClaimTemplates"]),
+    ("StatefulSet", {"podManagementPolicy": "OrderedReady"}, {"podManagementPolicy": "Parallel"},
+     ["spec.podManagementPolicy"]),
+    ("StatefulSet", {"replicas": 1, "template": {"a": 1}, "updateStrategy": {"type": "RollingUpdate"}},
+     {"replicas": 2, "template": {"a": 2}, "updateStrategy": {"type": "OnDelete"}}, []),
+    ("Job", {"template": {"a": 1}}, {"template": {"a": 2}}, ["spec.template"]),
+    ("Service", {"clusterIP": "None"}, {}, ["spec.clusterIP"]),
+    ("Service", {"ports": [{"port": 1}]}, {"ports": [{"port": 2}]}, []),
+    ("PersistentVolumeClaim", CLAIM, {**CLAIM, "resources": {"requests": {"storage": "5Gi"}}},
+     ["spec.resources.requests.storage"]),
+    ("PersistentVolumeClaim", CLAIM, {**CLAIM, "resources": {"requests": {"storage": "20Gi"}}}, []),
+    ("PersistentVolumeClaim", CLAIM, {**CLAIM, "storageClassName": "io2"}, ["spec.storageClassName"]),
+    ("Pod", {"containers": [{"name": "a", "image": "x:1"}]}, {"containers": [{"name": "a", "image": "x:2"}]}, []),
+    ("Pod", {"containers": [{"name": "a", "image": "x:1"}]},
+     {"containers": [{"name": "a", "image": "x:1", "args": ["-v"]}]}, ["spec"]),
+])
+def test_fields_an_update_cannot_change_are_refused(kind: str, before: dict[str, Any], after: dict[str, Any],
+                                                      fields: list[str]) -> None:
+    from leanvibe_stack.diff.immutable import refusals
+
+    found = refusals(_object(kind, "x", before), _object(kind, "x", after))
+    assert [r.field for r in found] == fields
+    assert all("kubectl" in r.way_through or "claim" in r.way_through for r in found)
+
+
+def test_immutable_configmaps_and_binding_roles_are_refused() -> None:
+    from leanvibe_stack.diff.immutable import refusals
+
+    frozen = _object("ConfigMap", "c", {}, immutable=True, data={"a": "1"})
+    assert [r.field for r in refusals(frozen, _object("ConfigMap", "c", {}, immutable=True, data={"a": "2"}))] == [
+        "data"]
+    assert refusals(_object("ConfigMap", "c", {}, data={"a": "1"}), _object("ConfigMap", "c", {}, data={"a": "2"})) \
+        == ()
+    binding = _object("ClusterRoleBinding", "b", {}, roleRef={"kind": "ClusterRole", "name": "view"})
+    edited = _object("ClusterRoleBinding", "b", {}, roleRef={"kind": "ClusterRole", "name": "edit"})
+    assert [r.field for r in refusals(binding, edited)] == ["roleRef"]
+
+
+def test_every_format_marks_a_refused_change(production: list[Manifest]) -> None:
+    import json
+
+    from leanvibe_stack.diff import as_json, as_markdown, as_stat, as_text, compare
+
+    bigger = render_stack(load_profile("production", overrides=["prometheus.storage.size=200Gi"]).stack)
+    comparison = compare(production, bigger, ("old", "new"))
+    assert [c.manifest.name for c in comparison.refused] == ["prometheus"]
+    text = as_text(comparison)
+    assert "REFUSED ON UPDATE: StatefulSet/leanvibe-monitoring/prometheus: spec.volumeClaimTemplates: " in text
+    assert "kubectl -n leanvibe-monitoring delete statefulset prometheus --cascade=orphan" in text
+    assert text.rstrip().endswith("1 object(s) `kubectl apply` cannot update")
+    assert "REFUSED ON UPDATE (spec.volumeClaimTemplates)" in as_stat(comparison)
+    markdown = as_markdown(comparison)
+    assert "> [!WARNING]\n> **REFUSED ON UPDATE: `kubectl apply` will fail on 1 object(s).**" in markdown
+    data = json.loads(as_json(comparison))
+    assert data["summary"]["immutable"] == 1
+    [prometheus] = [c for c in data["changed"] if c["kind"] == "StatefulSet"]
+    assert prometheus["immutable"] is True and prometheus["refusals"][0]["field"] == "spec.volumeClaimTemplates"
+    assert all(c["immutable"] is False for c in data["changed"] if c["kind"] != "StatefulSet")
+
+
+def test_diff_can_fail_only_on_refused_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.conftest import invoke
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "more-memory.yaml").write_text(
+        "extends: production\nprometheus:\n  resources:\n    limits: {cpu: 2000m, memory: 16Gi}\n")
+    (tmp_path / "bigger-disk.yaml").write_text("extends: production\nprometheus:\n  storage: {size: 200Gi}\n")
+    assert invoke("diff", "production", "more-memory.yaml").exit_code == 1  # different
+    assert invoke("diff", "production", "more-memory.yaml", "--fail-on-immutable").exit_code == 0
+    refused = invoke("diff", "production", "bigger-disk.yaml", "--fail-on-immutable")
+    assert refused.exit_code == 1 and "REFUSED ON UPDATE" in refused.stdout
+
+
+def test_render_check_marks_a_refused_change_in_the_stale_tree(tmp_path: Path, production: list[Manifest]) -> None:
+    from leanvibe_stack import output
+    from leanvibe_stack.diff import tree_drift
+
+    target = tmp_path / "production"
+    output.write_tree(output.tree(production), target)
+    bigger = render_stack(load_profile("production", overrides=["prometheus.storage.size=200Gi"]).stack)
+    report = tree_drift(output.tree(bigger), target)
+    assert "REFUSED ON UPDATE: StatefulSet/leanvibe-monitoring/prometheus: spec.volumeClaimTemplates" in report

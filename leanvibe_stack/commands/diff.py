@@ -47,15 +47,24 @@ Color = Annotated[
                  "NO_COLOR is unset).", show_default=False),
 ]
 Context = Annotated[int, typer.Option("--context", "-U", min=0, help="Lines of context around each change.")]
+FailOnImmutable = Annotated[
+    bool,
+    typer.Option("--fail-on-immutable", help="Exit 1 only for changes `kubectl apply` cannot make to an existing "
+                 "object (immutable fields), 0 otherwise, different or not: for CI."),
+]
 
 
 def diff(old: OldSide = None, new: NewSide = None, profile: GitProfile = None, profiles_dir: ProfilesDir = None,
-         output: Output = DiffFormat.text, stat: Stat = False, color: Color = None, context: Context = 3) -> None:
+         output: Output = DiffFormat.text, stat: Stat = False, color: Color = None, context: Context = 3,
+         fail_on_immutable: FailOnImmutable = False) -> None:
     """Show what changes between two sides, object by object, with an alerting summary.
 
     Objects are matched by (apiVersion, kind, namespace, name). Config files embedded in ConfigMaps
     are diffed as their own text; checksum/config changes collapse into one note per pod naming the
-    config that caused them. Exit codes: 0 identical, 1 different, 2 bad arguments or input.
+    config that caused them. Changes the API server refuses on update (a workload's selector, a
+    StatefulSet's volumeClaimTemplates, ...) are marked REFUSED ON UPDATE with the way through.
+    Exit codes: 0 identical, 1 different (with --fail-on-immutable: 1 only for refused changes),
+    2 bad arguments or input.
 
     Example: leanvibe-stack diff git:HEAD production --profile production --output markdown
     """
@@ -70,7 +79,7 @@ def diff(old: OldSide = None, new: NewSide = None, profile: GitProfile = None, p
     after = load_side(new, profile=profile, profiles_dir=profiles_dir)
     comparison = compare(before, after, (side_name(old), side_name(new)), context=context)
     sys.stdout.write(_format(comparison, output, stat, _colour(color)))
-    if not comparison.identical:
+    if comparison.refused if fail_on_immutable else not comparison.identical:
         raise typer.Exit(1)
 
 

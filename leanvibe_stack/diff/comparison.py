@@ -22,6 +22,7 @@ from typing import Any
 
 from leanvibe_stack import yamlio
 from leanvibe_stack.diff.alerting import Alerting, alerting
+from leanvibe_stack.diff.immutable import Refusal, refusals
 from leanvibe_stack.errors import InputError
 from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.output import INSTALL_ORDER
@@ -70,6 +71,7 @@ class Change:
     manifest: Manifest  # the new side's
     diffs: tuple[TextDiff, ...]
     checksum: ChecksumNote | None
+    refusals: tuple[Refusal, ...] = ()  # what an update of the object cannot change (`kubectl apply` fails)
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,11 @@ class Comparison:
         everything = [*self.added, *self.removed, *(c.manifest for c in self.changed)]
         clash = any(label(m.key) == text and m.key != manifest.key for m in everything)
         return f"{text} ({manifest.key[0]})" if clash else text
+
+    @property
+    def refused(self) -> list[Change]:
+        """The changed objects `kubectl apply` cannot update (see `immutable.py`)."""
+        return [c for c in self.changed if c.refusals]
 
     @property
     def notes(self) -> list[ChecksumNote]:
@@ -151,7 +158,7 @@ def _change(old: Manifest, new: Manifest, sides: Sides, configs: set[tuple[str, 
         if before != after:
             text = unified(_text(before), _text(after), f"{title} data[{key}]", sides, context)
             diffs.append(TextDiff(f"{title} data[{key}]", key, text))
-    return Change(new, tuple(diffs), _checksum_note(old, new, configs))
+    return Change(new, tuple(diffs), _checksum_note(old, new, configs), refusals(old, new))
 
 
 def unified(old: str, new: str, title: str, sides: Sides, context: int = 3) -> str:

@@ -14,6 +14,7 @@ from leanvibe_stack.manifest import Manifest
 
 # --- text ---------------------------------------------------------------------------------------------------
 
+REFUSED = "REFUSED ON UPDATE"  # marks a change the API server rejects, in every format
 _ANSI = {"add": "\x1b[32m", "del": "\x1b[31m", "hunk": "\x1b[36m", "head": "\x1b[1m", "note": "\x1b[33m"}
 _RESET = "\x1b[0m"
 Styled = Iterator[tuple[str, str]]  # (style, line without newline)
@@ -40,6 +41,8 @@ def _text_lines(comparison: Comparison) -> Styled:
     for manifest in comparison.removed:
         yield "del", f"removed: {comparison.name(manifest)}"
     for change in comparison.changed:
+        for refusal in change.refusals:
+            yield "del", f"{REFUSED}: {comparison.name(change.manifest)}: {refusal.field}: {refusal.way_through}"
         if change.checksum:
             yield "note", str(change.checksum)
         for diff in change.diffs:
@@ -75,12 +78,13 @@ def _alerting_lines(alerting: Alerting) -> Iterator[str]:
 
 
 def summary(comparison: Comparison) -> str:
-    """One line of counts: objects, alert rules, re-routed alerts."""
+    """One line of counts: objects, alert rules, re-routed alerts, and objects an update cannot change."""
     alerting = comparison.alerting
+    refused = f"; {len(comparison.refused)} object(s) `kubectl apply` cannot update" if comparison.refused else ""
     return (f"{comparison.sides[0]} -> {comparison.sides[1]}: {len(comparison.added)} added, "
             f"{len(comparison.removed)} removed, {len(comparison.changed)} changed; alert rules: "
             f"{alerting.count('added')} added, {alerting.count('removed')} removed, {alerting.count('changed')} "
-            f"changed; {len(alerting.reroutes)} alert(s) with other receivers")
+            f"changed; {len(alerting.reroutes)} alert(s) with other receivers{refused}")
 
 
 def as_stat(comparison: Comparison) -> str:
@@ -98,6 +102,8 @@ def _stat(change: Change) -> str:
     parts = [f"+{plus} -{minus}"] if change.diffs else []
     if change.checksum:
         parts.append(f"{CHECKSUM} ({', '.join(change.checksum.causes) or 'no mounted config changed'})")
+    if change.refusals:
+        parts.append(f"{REFUSED} ({', '.join(r.field for r in change.refusals)})")
     return ", ".join(parts)
 
 
@@ -117,6 +123,7 @@ def as_markdown(comparison: Comparison, *, stat: bool = False) -> str:
     if comparison.identical:
         return "\n".join([*lines, "No differences.", ""])
     lines += _count_table(comparison)
+    lines += _refusals_warning(comparison)
     lines += _alerting_table(comparison.alerting)
     for word, manifests in (("Added", comparison.added), ("Removed", comparison.removed)):
         if manifests:
@@ -143,6 +150,18 @@ def _count_table(comparison: Comparison) -> list[str]:
             f"| Objects | {len(comparison.added)} | {len(comparison.removed)} | {len(comparison.changed)} |",
             f"| Alert rules | {alerting.count('added')} | {alerting.count('removed')} | {alerting.count('changed')} |",
             ""]
+
+
+def _refusals_warning(comparison: Comparison) -> list[str]:
+    """A GitHub warning block: the objects `kubectl apply` will fail on, and the way through each."""
+    if not comparison.refused:
+        return []
+    lines = ["> [!WARNING]", f"> **{REFUSED}: `kubectl apply` will fail on {len(comparison.refused)} object(s).** "
+             "The API server refuses these changes to an existing object; apply them this way:"]
+    for change in comparison.refused:
+        for refusal in change.refusals:
+            lines.append(f"> - {_code(comparison.name(change.manifest))} `{refusal.field}`: {refusal.way_through}")
+    return [*lines, ""]
 
 
 def _alerting_table(alerting: Alerting) -> list[str]:
@@ -190,7 +209,7 @@ def as_json(comparison: Comparison, *, stat: bool = False) -> str:
         "new": comparison.sides[1],
         "identical": comparison.identical,
         "summary": {"added": len(comparison.added), "removed": len(comparison.removed),
-                    "changed": len(comparison.changed)},
+                    "changed": len(comparison.changed), "immutable": len(comparison.refused)},
         "added": [_ref(m) for m in comparison.added],
         "removed": [_ref(m) for m in comparison.removed],
         "changed": [_changed_json(c, stat) for c in comparison.changed],
@@ -219,4 +238,6 @@ def _changed_json(change: Change, stat: bool) -> dict[str, Any]:
         "diffs": diffs,
         "checksum": None if checksum is None else {"change": checksum.change, "causes": list(checksum.causes),
                                                    "note": str(checksum)},
+        "immutable": bool(change.refusals),
+        "refusals": [{"field": r.field, "way_through": r.way_through} for r in change.refusals],
     }

@@ -142,3 +142,24 @@ def _get(obj: dict[str, Any], path: Sequence[str]) -> Any:
     for key in path:
         node = as_dict(node).get(key)
     return node
+
+
+_MULTIPLIERS = {"": 1.0, "n": 1e-9, "u": 1e-6, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15,
+                "E": 1e18, "Ki": 2.0**10, "Mi": 2.0**20, "Gi": 2.0**30, "Ti": 2.0**40, "Pi": 2.0**50, "Ei": 2.0**60}
+
+
+def quantity_bytes(value: Any) -> float | None:
+    """A quantity's value (`150Gi` -> 161061273600.0), or None when it is not a valid quantity."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    text = str(value)
+    if not QUANTITY.fullmatch(text):
+        return None
+    number, suffix = text, ""
+    for i, char in enumerate(text):
+        if char.isalpha():
+            number, suffix = text[:i], text[i:]
+            break
+    if suffix[:1] in ("e", "E") and suffix[1:].lstrip("+-").isdigit():
+        return float(number) * 10.0 ** int(suffix[1:])
+    return float(number) * _MULTIPLIERS[suffix]
