@@ -74,8 +74,9 @@ ALWAYS_INCLUDED = "namespace"
 
 
 def only(rendered: Rendered, components: list[str]) -> Rendered:
-    """The rendered profile reduced to some components (their namespaces always stay)."""
-    known = sorted({m.component for m in rendered.manifests} - {ALWAYS_INCLUDED})
+    """The rendered profile reduced to some components (their namespaces always stay; `namespace` alone gives
+    only the namespaces, what must exist before the Secrets the stack reads)."""
+    known = sorted({m.component for m in rendered.manifests})
     wanted = {c.strip() for c in components if c.strip()}
     unknown = sorted(wanted - set(known))
     if unknown or not wanted:

@@ -257,6 +257,12 @@ def test_only_with_an_unknown_component_lists_the_known_ones() -> None:
     assert "unknown component(s) prom; choose from alertmanager, blackbox-exporter, grafana" in result.stderr
 
 
+def test_only_namespace_gives_the_namespaces_alone() -> None:
+    result = invoke("render", "--profile", "production", "--only", "namespace")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count("kind: Namespace") == 2 and result.stdout.count("kind: ") == 2
+
+
 def test_render_all_reports_progress_only_on_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     quiet = invoke("render", "--all", "--output-dir", str(tmp_path / "a"))
     assert "rendering" not in quiet.stderr

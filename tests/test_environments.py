@@ -152,3 +152,71 @@ def test_render_check_marks_a_refused_change_in_the_stale_tree(tmp_path: Path, p
     bigger = render_stack(load_profile("production", overrides=["prometheus.storage.size=200Gi"]).stack)
     report = tree_drift(output.tree(bigger), target)
     assert "REFUSED ON UPDATE: StatefulSet/leanvibe-monitoring/prometheus: spec.volumeClaimTemplates" in report
+
+
+# --- the Secrets users must create ---------------------------------------------------------------------
+
+
+def _secret_refs(value: Any) -> set[tuple[str, str]]:
+    """(secret, key) of every SecretRef anywhere in a loaded profile: what the profile says it reads."""
+    from pydantic import BaseModel
+
+    from leanvibe_stack.models.base import SecretRef
+
+    if isinstance(value, SecretRef):
+        return {(value.secret, value.key)}
+    if isinstance(value, BaseModel):
+        return set().union(*(_secret_refs(getattr(value, name)) for name in type(value).model_fields))
+    if isinstance(value, dict):
+        return set().union(*(_secret_refs(item) for item in value.values()))
+    if isinstance(value, list | tuple):
+        return set().union(*(_secret_refs(item) for item in value))
+    return set()
+
+
+@pytest.mark.parametrize("profile", ["production", "staging", "development"])
+def test_secrets_lists_what_the_profile_references_and_nothing_else(
+        profile: str, rendered: dict[str, list[Manifest]], loaded: dict[str, Any]) -> None:
+    from leanvibe_stack.validate.bundle import Bundle
+    from leanvibe_stack.validate.secrets import secret_uses
+
+    uses = secret_uses(Bundle(rendered[profile]))
+    assert {(u.secret, u.key) for u in uses} == _secret_refs(loaded[profile].stack)
+    assert all(u.namespace == "leanvibe-monitoring" for u in uses)
+
+
+def test_secrets_reads_env_envfrom_and_volumes_of_any_object(production: list[Manifest]) -> None:
+    import copy
+
+    from leanvibe_stack.validate.bundle import Bundle
+    from leanvibe_stack.validate.secrets import create_commands, secret_uses
+
+    manifests = [Manifest(copy.deepcopy(m.obj), m.component, m.source) for m in production]
+    kube_state = next(m.obj for m in manifests if m.kind == "Deployment" and m.name == "kube-state-metrics")
+    pod = kube_state["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    container["envFrom"] = [{"secretRef": {"name": "ksm-env"}}]
+    container["volumeMounts"] = [{"name": "tls", "mountPath": "/tls"}]
+    pod["volumes"] = [{"name": "tls", "projected": {"sources": [
+        {"secret": {"name": "ksm-tls", "items": [{"key": "tls.crt", "path": "cert.pem"}]}}]}}]
+    uses = [u for u in secret_uses(Bundle(manifests)) if u.workload == "Deployment/kube-state-metrics"]
+    assert [(u.secret, u.key, u.use) for u in uses] == [
+        ("ksm-env", None, "every key as env (envFrom)"), ("ksm-tls", "tls.crt", "file /tls/cert.pem")]
+    assert "kubectl -n leanvibe-monitoring create secret generic ksm-tls --from-file=tls.crt=./ksm-tls/tls.crt " \
+           "--dry-run=client -o yaml" in create_commands(uses)
+
+
+def test_the_secrets_command_prints_a_table_commands_and_json() -> None:
+    import json
+
+    from tests.conftest import invoke
+
+    text = invoke("secrets", "--profile", "production")
+    assert text.exit_code == 0, text.output
+    assert "alertmanager-notifiers  slack-webhook-url" in text.stdout
+    assert "(alertmanager.yml: global.slack_api_url_file)" in text.stdout
+    assert "kubectl -n leanvibe-monitoring create secret generic grafana-admin " \
+           "--from-file=admin-password=./grafana-admin/admin-password" in text.stdout
+    data = json.loads(invoke("secrets", "--profile", "production", "--output", "json").stdout)
+    assert {"namespace": "leanvibe-monitoring", "secret": "grafana-admin", "key": "admin-user",
+            "workload": "Deployment/grafana", "use": "env GF_SECURITY_ADMIN_USER"} in data

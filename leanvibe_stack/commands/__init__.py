@@ -10,7 +10,7 @@ import importlib
 
 import typer
 
-MODULES = ("render", "validate", "diff", "profiles", "schema", "routes", "graph")
+MODULES = ("render", "validate", "diff", "secrets", "profiles", "schema", "routes", "graph")
 
 
 def register_all(app: typer.Typer) -> None:
