@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from leanvibe_stack import output
 from leanvibe_stack.errors import InputError, LeanvibeError
 from leanvibe_stack.manifest import Manifest
-from leanvibe_stack.profiles import default_profiles_dir, load_profile, renderable_profiles
+from leanvibe_stack.profiles import (
+    LoadedProfile,
+    available_profiles,
+    default_profiles_dir,
+    load_profile,
+    renderable_profiles,
+)
 from leanvibe_stack.render import render_stack
 
 if TYPE_CHECKING:
+    from leanvibe_stack.models.identity import Identity
     from leanvibe_stack.validate import Report
 
 Tree = dict[str, str]
@@ -51,7 +60,8 @@ def render_profile(spec: str, profiles_dir: Path | None = None, *, validate: boo
     if validate:
         from leanvibe_stack.validate import validate as run_checks
 
-        report = run_checks(manifests, kube_version=kube_version or loaded.stack.global_.kubernetes_version)
+        report = run_checks(manifests, kube_version=kube_version or loaded.stack.global_.kubernetes_version,
+                            **profile_context(loaded, profiles_dir))
         if report.failed():
             raise ValidationFailed(loaded.name, report)
     return Rendered(loaded.name, manifests, report)
@@ -131,7 +141,8 @@ def validate_profile(spec: str, profiles_dir: Path | None, *, kube_version: str 
     loaded = load_profile(spec, profiles_dir, overrides)
     manifests = render_stack(loaded.stack)
     return run_checks(manifests, kube_version=kube_version or loaded.stack.global_.kubernetes_version,
-                      run_tools=run_tools, require_tools=require_tools, rule_tests=tests)
+                      run_tools=run_tools, require_tools=require_tools, rule_tests=tests,
+                      **profile_context(loaded, profiles_dir))
 
 
 def validate_paths(paths: list[str], *, kube_version: str | None, run_tools: bool, require_tools: bool,
@@ -141,3 +152,57 @@ def validate_paths(paths: list[str], *, kube_version: str | None, run_tools: boo
 
     return run_checks(load_manifests(paths), kube_version=kube_version or default_kube_version(),
                       run_tools=run_tools, require_tools=require_tools, rule_tests=tests)
+
+
+def profile_context(loaded: LoadedProfile, profiles_dir: Path | None) -> dict[str, Any]:
+    """What the checks know of a rendered profile beyond its objects: its identity, the other environments'
+    (every renderable profile beside it and in the profiles directory), and where it wrote a value."""
+    from leanvibe_stack.models.identity import identity_of
+
+    return {"identity": identity_of(loaded.stack), "other_identities": other_identities(loaded, profiles_dir),
+            "locate": functools.partial(_where_written, loaded)}
+
+
+def other_identities(loaded: LoadedProfile, profiles_dir: Path | None) -> list[Identity]:
+    """The identities of the renderable profiles beside `loaded` and in the profiles directory; a file that
+    does not load as one (abstract, broken, not a profile) is skipped: rendering it reports why."""
+    found = []
+    for directory in dict.fromkeys(d.resolve() for d in (loaded.path.parent, profiles_dir or default_profiles_dir())):
+        for name in available_profiles(directory):
+            path = directory / f"{name}.yaml"
+            if path != loaded.path.resolve():
+                identity = _identity(path, path.stat().st_mtime_ns)
+                if identity is not None:
+                    found.append(identity)
+    return found
+
+
+@functools.lru_cache(maxsize=64)
+def _identity(path: Path, mtime_ns: int) -> Identity | None:
+    from leanvibe_stack.models.identity import identity_of
+
+    try:
+        return identity_of(load_profile(str(path)).stack)
+    except LeanvibeError:
+        return None
+
+
+def _where_written(loaded: LoadedProfile, name: str) -> str | None:
+    """`file:line` of the profile value that contains `name` as a whole word, if a file wrote one."""
+    word = re.compile(rf"(?<![A-Za-z0-9]){re.escape(name)}(?![A-Za-z0-9])")
+    for path, value in _values(loaded.stack.model_dump(mode="json", by_alias=True), ()):
+        location = loaded.locations.get(path)
+        if isinstance(value, str) and word.search(value) and location is not None:
+            return str(location)
+    return None
+
+
+def _values(value: Any, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _values(item, (*path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _values(item, (*path, i))
+    else:
+        yield path, value

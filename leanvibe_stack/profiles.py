@@ -102,7 +102,7 @@ def load_profile(spec: str, profiles_dir: Path | None = None, overrides: list[st
     path = resolve_profile(spec, profiles_dir)
     data, locations = load_with_parents(path, (), profiles_dir)
     for argument in overrides or []:
-        data, locations = merge(data, locations, *parse_set(argument))
+        data, locations = merge_layer(data, locations, *parse_set(argument))
     data.pop("extends", None)
     leaks = _credentials(data, locations)
     if leaks:
@@ -203,8 +203,7 @@ def load_with_parents(path: Path, chain: tuple[Path, ...] = (),
     parent_path = next((candidate for candidate in candidates if candidate.is_file()), None)
     if parent_path is None:
         looked = ", ".join(str(candidate) for candidate in candidates)
-        names = {name for candidate in candidates for name in available_profiles(candidate.parent)}
-        close = difflib.get_close_matches(parent, sorted(names), n=1)
+        close = difflib.get_close_matches(parent, _profile_names(candidates), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise ProfileError([Problem(f"parent profile {parent!r} not found (looked at {looked}){hint}", "extends",
                                     locations[("extends",)])])
@@ -213,7 +212,34 @@ def load_with_parents(path: Path, chain: tuple[Path, ...] = (),
         raise ProfileError([Problem(f"`extends` cycle: {cycle}", "extends", locations[("extends",)])])
     base, base_locations = load_with_parents(parent_path, (*chain, resolved), profiles_dir)
     base.pop("abstract", None)  # being a parent-only profile is not inherited
-    return merge(base, base_locations, data, locations)
+    return merge_layer(base, base_locations, data, locations)
+
+
+def merge_layer(
+    base: dict[str, Any],
+    base_locations: dict[YamlPath, Location],
+    layer: dict[str, Any],
+    layer_locations: dict[YamlPath, Location],
+) -> tuple[dict[str, Any], dict[YamlPath, Location]]:
+    """`merge`, except that a layer giving the profile another environment inherits nothing the parent
+    wrote for its own environment (models/identity.py: bucket, tenant, cluster, namespaces, URLs)."""
+    from leanvibe_stack.models.identity import changes_environment, forget
+
+    if changes_environment(base, layer):
+        base, removed = forget(base)
+        base_locations = {path: loc for path, loc in base_locations.items() if path not in removed}
+    return merge(base, base_locations, layer, layer_locations)
+
+
+def _profile_names(candidates: list[Path]) -> list[str]:
+    """The profiles in the directories looked at (none where a directory cannot be listed)."""
+    names: set[str] = set()
+    for candidate in candidates:
+        try:
+            names.update(available_profiles(candidate.parent))
+        except (OSError, ValueError):  # ValueError: a NUL in the path
+            continue
+    return sorted(names)
 
 
 def _parent_candidates(child: Path, parent: str, profiles_dir: Path | None) -> list[Path]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.profiles import load_profile
 from leanvibe_stack.render import render_stack
+from tests.conftest import PROFILES
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 
@@ -220,3 +222,140 @@ def test_the_secrets_command_prints_a_table_commands_and_json() -> None:
     data = json.loads(invoke("secrets", "--profile", "production", "--output", "json").stdout)
     assert {"namespace": "leanvibe-monitoring", "secret": "grafana-admin", "key": "admin-user",
             "workload": "Deployment/grafana", "use": "env GF_SECURITY_ADMIN_USER"} in data
+
+
+# --- one identity per environment -------------------------------------------------------------------------
+
+EU = "extends: production\nglobal:\n  region: eu-west-1\n  cluster: leanvibe-eu\n  environment: eu\n"
+PRODUCTION_NAMES = ("leanvibe-loki-storage-prod", "leanvibe-production", "us-east-1")
+
+
+def _stream(path: Path, *overrides: str) -> str:
+    from leanvibe_stack import api
+
+    return api.stream(api.render_profile(str(path), overrides=list(overrides)).manifests)
+
+
+def test_a_new_environment_that_extends_production_takes_nothing_of_production(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+
+    import yaml
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "eu.yaml").write_text(EU)
+    text = _stream(tmp_path / "eu.yaml")
+    assert not [name for name in PRODUCTION_NAMES if name in text]
+    assert not re.search(r"(?<![A-Za-z0-9])(production|prod)(?![A-Za-z0-9])", text)
+    objects = {(d["kind"], d["metadata"]["name"]): d for d in yaml.safe_load_all(text) if d}
+    loki = yaml.safe_load(objects[("ConfigMap", "loki-config")]["data"]["loki.yaml"])
+    assert loki["storage_config"]["aws"]["bucketnames"] == "leanvibe-loki-storage-eu"
+    assert loki["storage_config"]["aws"]["region"] == "eu-west-1"
+    promtail = yaml.safe_load(objects[("ConfigMap", "promtail-config")]["data"]["promtail.yaml"])
+    assert promtail["clients"][0]["tenant_id"] == "leanvibe-eu"
+    prometheus = yaml.safe_load(objects[("ConfigMap", "prometheus-config")]["data"]["prometheus.yml"])
+    assert prometheus["global"]["external_labels"] == {"cluster": "leanvibe-eu", "region": "eu-west-1",
+                                                      "environment": "eu"}
+    [ec2] = next(j for j in prometheus["scrape_configs"] if j["job_name"] == "aws-resources")["ec2_sd_configs"]
+    assert ec2["region"] == "eu-west-1"
+    assert ec2["filters"][0] == {"name": "tag:Environment", "values": ["eu"]}
+    dashboard = objects[("ConfigMap", "grafana-dashboard-leanvibe-overview")]
+    overview = json.loads(dashboard["data"]["leanvibe-overview.json"])
+    assert overview["tags"][-1] == "eu"
+    assert overview["templating"]["list"][0]["current"]["value"] == "leanvibe-eu"
+    assert "https://prometheus.eu.leanvibe.ai" in text
+
+
+def test_a_value_the_new_environment_writes_itself_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "eu.yaml").write_text(EU + "loki:\n  config:\n    storage_config:\n      aws:\n"
+                                           "        bucketnames: eu-logs-archive\n")
+    text = _stream(tmp_path / "eu.yaml")
+    assert "bucketnames: eu-logs-archive" in text
+
+
+def test_set_of_another_environment_forgets_the_inherited_identity() -> None:
+    loaded = load_profile("production", overrides=["global.environment=qa"])
+    aws = loaded.stack.loki.config.storage_config.aws
+    assert aws is not None and aws.bucketnames == "leanvibe-loki-storage-qa"
+    assert loaded.stack.global_.external_url_base == "qa.leanvibe.ai"
+    assert loaded.stack.global_.app_namespace == "leanvibe-qa"
+
+
+def test_staging_derives_what_it_used_to_copy(loaded: dict[str, Any]) -> None:
+    staging = loaded["staging"].stack
+    aws = staging.loki.config.storage_config.aws
+    assert aws is not None and (aws.bucketnames, aws.region) == ("leanvibe-loki-storage-staging", "us-east-1")
+    assert staging.promtail.config.client.tenant_id == "leanvibe-staging"
+    assert (staging.global_.cluster, staging.global_.app_namespace, staging.global_.external_url_base) == (
+        "leanvibe-staging", "leanvibe-staging", "staging.leanvibe.ai")
+    values = "".join(line.split("#", 1)[0] for line in (PROFILES / "staging.yaml").read_text().splitlines())
+    assert "leanvibe-staging" not in values and "us-east-1" not in values
+
+
+# --- the leak check --------------------------------------------------------------------------------------
+
+
+def test_the_leak_check_fires_on_another_environments_bucket_and_names_the_profile_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from leanvibe_stack import api
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "eu.yaml").write_text(EU + "loki:\n  config:\n    storage_config:\n      aws:\n"
+                                           "        bucketnames: leanvibe-loki-storage-prod\n")
+    with pytest.raises(api.ValidationFailed) as failed:
+        api.render_profile(str(tmp_path / "eu.yaml"))
+    [leak] = [f for f in failed.value.report.findings if f.check == "identity.leak"]
+    assert leak.object is not None and (leak.object.kind, leak.object.name) == ("ConfigMap", "loki-config")
+    assert leak.path.startswith('data["loki.yaml"]:')
+    assert "'leanvibe-loki-storage-prod' names environment 'production', not 'eu'" in leak.message
+    assert f"the profile sets it at {tmp_path / 'eu.yaml'}:10:" in leak.message
+
+
+def test_the_leak_check_fires_on_production_in_a_staging_render(tmp_path: Path) -> None:
+    from leanvibe_stack import api
+
+    (tmp_path / "staging-typo.yaml").write_text(
+        f"extends: {PROFILES / 'staging.yaml'}\nalertmanager:\n  receivers:\n    critical-slack:\n"
+        "      slack_configs:\n      - channel: \"#alerts-production-critical\"\n")
+    with pytest.raises(api.ValidationFailed) as failed:
+        api.render_profile(str(tmp_path / "staging-typo.yaml"), PROFILES)
+    leaks = [f for f in failed.value.report.findings if f.check == "identity.leak"]
+    assert [f.path for f in leaks] == ['data["alertmanager.yml"]:' + leaks[0].path.rsplit(":", 1)[1]]
+    assert "'production' names environment 'production', not 'staging'" in leaks[0].message
+    assert "staging-typo.yaml:6:" in leaks[0].message
+
+
+def test_names_shared_on_purpose_are_not_leaks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from leanvibe_stack import api
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "eu.yaml").write_text(EU + "  shared_names: [leanvibe-loki-storage-prod, prod]\n"
+                                           "loki:\n  config:\n    storage_config:\n      aws:\n"
+                                           "        bucketnames: leanvibe-loki-storage-prod\n")
+    report = api.render_profile(str(tmp_path / "eu.yaml")).report
+    assert report is not None and not [f for f in report.findings if f.check == "identity.leak"]
+
+
+@pytest.mark.parametrize("profile", ["production", "staging", "development"])
+def test_the_shipped_profiles_leak_nothing(profile: str) -> None:
+    from leanvibe_stack import api
+
+    report = api.render_profile(profile, PROFILES).report
+    assert report is not None and not [f for f in report.findings if f.check == "identity.leak"]
+
+
+def test_the_leak_check_reads_files_too(production: list[Manifest], tmp_path: Path) -> None:
+    from leanvibe_stack import output
+    from leanvibe_stack.api import validate_paths
+
+    staging = render_stack(load_profile("staging", PROFILES).stack)
+    for manifest in staging:
+        if manifest.kind == "Deployment" and manifest.name == "grafana":
+            manifest.obj["metadata"]["annotations"] = {"owner": "prod-team"}
+    (tmp_path / "stack.yaml").write_text(output.stream(staging))
+    report = validate_paths([str(tmp_path / "stack.yaml")], kube_version="1.29", run_tools=False,
+                            require_tools=False, tests=[])
+    leaks = [f for f in report.findings if f.check == "identity.leak"]
+    assert [(f.object.name if f.object else "", f.path) for f in leaks] == [
+        ("grafana", 'metadata.annotations.owner')]

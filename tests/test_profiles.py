@@ -206,3 +206,4 @@ def test_http_urls(url: str, ok: bool) -> None:
     from leanvibe_stack.models.base import HttpUrl
 
     assert _accepts(HttpUrl, url) is ok
+

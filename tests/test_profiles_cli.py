@@ -106,8 +106,11 @@ def test_shown_profile_loads_back_to_the_same_stack(name: str, tmp_path: Path) -
     """The output is itself a complete profile: saved beside the others, it loads to the same Stack."""
     profiles = tmp_path / "profiles"
     shutil.copytree(PROFILES, profiles)
-    (profiles / "shown.yaml").write_text(invoke("profiles", "show", name).stdout, encoding="utf-8")
-    expected = load_profile(name, profiles, ["abstract=false"] if name == "base" else None).stack
+    # base names no environment (each environment's profile does): show it as one
+    overrides = ["global.environment=qa"] if name == "base" else []
+    (profiles / "shown.yaml").write_text(invoke("profiles", "show", name, *(f"--set={o}" for o in overrides)).stdout,
+                                         encoding="utf-8")
+    expected = load_profile(name, profiles, [*overrides, "abstract=false"] if name == "base" else None).stack
     assert load_profile("shown", profiles).stack == expected
 
 
@@ -118,7 +121,9 @@ def test_show_follows_the_profile_key_order() -> None:
     assert list(shown["prometheus"])[:3] == list(base["prometheus"])[:3] == ["image", "replicas", "retention_time"]
     assert list(shown["prometheus"]["scrape_jobs"]) == list(load_profile("staging", PROFILES).stack.prometheus
                                                             .scrape_jobs)
-    assert list(shown["global"])[-3:] == ["network_policy", "cluster_domain", "image_registry"]  # defaults last
+    # then what no file writes (derived from the environment, or the model's default), in model order
+    assert list(shown["global"])[-6:] == ["app_namespace", "cluster", "shared_names", "external_url_base",
+                                          "cluster_domain", "image_registry"]
 
 
 def test_show_is_deterministic() -> None:
@@ -168,11 +173,14 @@ def test_no_defaults_leaves_out_what_no_file_sets() -> None:
     assert result.exit_code == 0, result.output
     assert "# default" not in result.stdout
     shown = yaml.safe_load(result.stdout)
-    assert "cluster_domain" not in shown["global"] and shown["global"]["cluster"] == "leanvibe-staging"
+    assert "cluster_domain" not in shown["global"] and shown["global"]["environment"] == "staging"
+    assert "cluster" not in shown["global"]  # derived from the environment: no file writes it
 
 
 def test_show_an_abstract_profile() -> None:
-    result = invoke("profiles", "show", "base", "--provenance")
+    missing = invoke("profiles", "show", "base")
+    assert missing.exit_code == 2 and "global.environment: Field required" in missing.stderr
+    result = invoke("profiles", "show", "base", "--provenance", "--set", "global.environment=qa")
     assert result.exit_code == 0, result.output
     assert "abstract" not in yaml.safe_load(result.stdout)
     assert "staging.yaml" not in result.stdout

@@ -52,10 +52,15 @@ class Ec2Filter(StrictModel):
 class Ec2SDConfig(StrictModel):
     """AWS EC2 service discovery (credentials from the pod's IAM role, never the profile)."""
 
-    region: str = Field(description="AWS region, e.g. `us-east-1`.")
+    region: str | None = Field(None, description="AWS region, e.g. `us-east-1`; `global.region` when unset.")
     port: Port = Field(80, description="Port scraped on each instance's private IP.")
     refresh_interval: Duration | None = Field(None, description="How often instances are listed again.")
-    filters: list[Ec2Filter] | None = Field(None, description="Instance filters.")
+    environment_tag: str | None = Field(
+        "Environment",
+        description="Only instances whose tag of this name is `global.environment` (a filter put first); "
+        "null lists the instances of every environment.",
+    )
+    filters: list[Ec2Filter] | None = Field(None, description="More instance filters.")
 
 
 class TlsConfig(StrictModel):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -11,6 +11,7 @@ from leanvibe_stack.models.base import DnsLabel, StrictModel, at
 from leanvibe_stack.models.blackbox import BlackboxExporter, probe_job_names
 from leanvibe_stack.models.exporters import KubeStateMetrics, NodeExporter
 from leanvibe_stack.models.grafana import Grafana
+from leanvibe_stack.models.identity import with_identity_defaults
 from leanvibe_stack.models.logs import Loki, Promtail
 from leanvibe_stack.models.prometheus import PrometheusServer
 
@@ -33,20 +34,33 @@ class GlobalSettings(StrictModel):
     agents_namespace: DnsLabel = Field(
         description="Namespace of the host-access agents (Promtail, node-exporter), labelled `privileged`."
     )
-    app_namespace: DnsLabel = Field(description="Namespace of the monitored LeanVibe application.")
-    cluster: str = Field(description="Cluster name, added to every metric as the `cluster` label.")
+    app_namespace: DnsLabel = Field(
+        description="Namespace of the monitored LeanVibe application (default `leanvibe-<environment>`)."
+    )
+    cluster: str = Field(
+        description="Cluster name, added to every metric as the `cluster` label (default `leanvibe-<environment>`)."
+    )
     region: str = Field(description="Cloud region, added to every metric as the `region` label.")
     environment: DnsLabel = Field(
         description="Environment name, e.g. `production`, `staging`, `eu`: added to every metric as the "
         "`environment` label."
+    )
+    shared_names: list[str] = Field(
+        default_factory=list,
+        description="Names of another environment (a bucket, a cluster) this one uses on purpose: "
+        "`validate` does not report them as leaks.",
     )
     instance: DnsLabel | None = Field(
         None,
         description="The `app.kubernetes.io/instance` label of every object; it is part of every workload's "
         "selector, which Kubernetes never lets change: default `environment`, never the profile's file name.",
     )
+    domain: str = Field(
+        description="The company's DNS domain, e.g. `leanvibe.ai`.", pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
+    )
     external_url_base: str = Field(
-        description="DNS suffix of the web UIs: Prometheus is served at https://prometheus.<base>.",
+        description="DNS suffix of the web UIs: Prometheus is served at https://prometheus.<base> "
+        "(default `<environment>.<domain>`).",
         pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
     )
     kubernetes_version: str = Field(description="Target Kubernetes minor version, e.g. `1.29`.", pattern=r"^1\.\d+$")
@@ -77,6 +91,11 @@ class Stack(StrictModel):
     blackbox_exporter: BlackboxExporter | None = Field(
         None, description="Synthetic monitoring: blackbox_exporter and its probes (not rendered when unset)."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _identity(cls, data: Any) -> Any:
+        return with_identity_defaults(data)
 
     @model_validator(mode="after")
     def _namespaces_differ(self) -> Stack:

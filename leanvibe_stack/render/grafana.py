@@ -8,13 +8,14 @@ from typing import Any
 from leanvibe_stack.errors import Problem, ProfileError
 from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.models.grafana import Dashboard, Datasource, load_dashboard
-from leanvibe_stack.models.stack import Stack
+from leanvibe_stack.models.stack import GlobalSettings, Stack
 from leanvibe_stack.render.common import IngressRule, Peer, checksum, image_ref, ui_peers, yaml_file
 from leanvibe_stack.render.engine import render_object
 from leanvibe_stack.render.topology import Topology
 
 PORT = 3000
 DASHBOARDS_DIR = "/var/lib/grafana-dashboards"
+NAMESPACE_VARIABLE = "namespace"  # a dashboard variable by this name defaults to global.app_namespace
 DASHBOARD_LABEL = {"grafana_dashboard": "1"}  # also what the common dashboard sidecars watch for
 
 
@@ -22,7 +23,7 @@ def render(stack: Stack, topo: Topology) -> list[Manifest]:
     c, grafana = topo.grafana, stack.grafana
     datasources = datasources_file(stack, topo)
     providers = providers_file()
-    dashboards = {name: dashboard_json(name, d) for name, d in grafana.dashboards.items()}
+    dashboards = {name: dashboard_json(name, d, stack.global_) for name, d in grafana.dashboards.items()}
     objects = [
         render_object("common/serviceaccount.yaml.j2", c.name, c=c, automount=False),
         render_object("common/configmap.yaml.j2", c.name, c=c, name=f"{c.name}-datasources", extra_labels={},
@@ -102,10 +103,16 @@ def providers_file() -> dict[str, Any]:
     }
 
 
-def dashboard_json(name: str, dashboard: Dashboard) -> str:
-    """The dashboard file as provisioned, re-indented stably (the model checked it at load time)."""
+def dashboard_json(name: str, dashboard: Dashboard, settings: GlobalSettings) -> str:
+    """The dashboard file as provisioned, re-indented stably (the model checked it at load time), with this
+    environment's identity: tagged with the environment, its `namespace` variable on the application's."""
     try:
         model = load_dashboard(dashboard.file)
     except ValueError as error:  # the file changed since the profile was loaded
         raise ProfileError([Problem(str(error), f"grafana.dashboards.{name}.file")]) from error
+    tags = [str(tag) for tag in model.get("tags") or []]
+    model["tags"] = tags if settings.environment in tags else [*tags, settings.environment]
+    for variable in (model.get("templating") or {}).get("list") or []:
+        if isinstance(variable, dict) and variable.get("name") == NAMESPACE_VARIABLE:
+            variable["current"] = {"selected": False, "text": settings.app_namespace, "value": settings.app_namespace}
     return json.dumps(model, indent=2, ensure_ascii=False) + "\n"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from leanvibe_stack.manifest import Manifest, json_size
-from leanvibe_stack.models.prometheus import AlertRule, KubernetesSDConfig, ScrapeJob
-from leanvibe_stack.models.stack import Stack
+from leanvibe_stack.models.prometheus import AlertRule, Ec2SDConfig, KubernetesSDConfig, ScrapeJob
+from leanvibe_stack.models.stack import GlobalSettings, Stack
 from leanvibe_stack.render import blackbox
 from leanvibe_stack.render.common import IngressRule, Peer, checksum, image_ref, ui_peers, yaml_file
 from leanvibe_stack.render.engine import render_object
@@ -94,22 +94,35 @@ def prometheus_config(stack: Stack, topo: Topology) -> dict[str, Any]:
             }],
         },
         "scrape_configs": [
-            *(scrape_config(name, job, settings.app_namespace) for name, job in server.scrape_jobs.items()),
+            *(scrape_config(name, job, settings) for name, job in server.scrape_jobs.items()),
             *blackbox.probe_scrape_configs(stack, topo),
         ],
     }
 
 
-def scrape_config(name: str, job: ScrapeJob, app_namespace: str) -> dict[str, Any]:
-    body = job.model_dump(mode="json", by_alias=True, exclude_none=True, exclude={"kubernetes_sd_configs"})
+def scrape_config(name: str, job: ScrapeJob, settings: GlobalSettings) -> dict[str, Any]:
+    body = job.model_dump(mode="json", by_alias=True, exclude_none=True,
+                          exclude={"kubernetes_sd_configs", "ec2_sd_configs"})
     config: dict[str, Any] = {"job_name": name, **body}
     if job.kubernetes_sd_configs:
-        config["kubernetes_sd_configs"] = [_kubernetes_sd(sd, app_namespace) for sd in job.kubernetes_sd_configs]
-        # Keep the upstream key order: discovery before relabeling.
-        for key in ("relabel_configs", "metric_relabel_configs"):
-            if key in config:
-                config[key] = config.pop(key)
+        config["kubernetes_sd_configs"] = [_kubernetes_sd(sd, settings.app_namespace)
+                                           for sd in job.kubernetes_sd_configs]
+    if job.ec2_sd_configs:
+        config["ec2_sd_configs"] = [_ec2_sd(sd, settings) for sd in job.ec2_sd_configs]
+    # Keep the upstream key order: discovery before relabeling.
+    for key in ("relabel_configs", "metric_relabel_configs"):
+        if key in config:
+            config[key] = config.pop(key)
     return config
+
+
+def _ec2_sd(sd: Ec2SDConfig, settings: GlobalSettings) -> dict[str, Any]:
+    """EC2 discovery of this environment's instances only (its tag filter comes first), in its region."""
+    config = {"region": sd.region or settings.region,
+              **sd.model_dump(mode="json", exclude_none=True, exclude={"region", "environment_tag", "filters"})}
+    filters = [{"name": f"tag:{sd.environment_tag}", "values": [settings.environment]}] if sd.environment_tag else []
+    filters += [f.model_dump(mode="json", exclude_none=True) for f in sd.filters or []]
+    return config | ({"filters": filters} if filters else {})
 
 
 def _kubernetes_sd(sd: KubernetesSDConfig, app_namespace: str) -> dict[str, Any]:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.validate.bundle import Bundle
 from leanvibe_stack.validate.findings import Finding
 from leanvibe_stack.validate.tools import ToolRun
+
+if TYPE_CHECKING:
+    from leanvibe_stack.models.identity import Identity
+    from leanvibe_stack.validate.identity import Locate
 
 
 @dataclass(frozen=True)
@@ -39,8 +45,15 @@ def validate(
     run_tools: bool = False,
     require_tools: bool = False,
     rule_tests: list[Path] | None = None,
+    identity: Identity | None = None,
+    other_identities: Sequence[Identity] = (),
+    locate: Locate | None = None,
 ) -> Report:
-    """Run every in-process check; with `run_tools`, also promtool and amtool when installed."""
+    """Run every in-process check; with `run_tools`, also promtool and amtool when installed.
+
+    `identity` and `other_identities` (the rendered profile's and the other profiles') let the leak check
+    name another environment's values; `locate` finds where the profile wrote one.
+    """
     from leanvibe_stack.validate import (
         crossref,
         promql,
@@ -51,6 +64,9 @@ def validate(
         synthetic,
         templates,
         tools,
+    )
+    from leanvibe_stack.validate import (
+        identity as identity_check,
     )
 
     bundle = Bundle(manifests)
@@ -63,6 +79,7 @@ def validate(
         *sizes.check(bundle),
         *templates.check(bundle),
         *synthetic.check(bundle),
+        *identity_check.check(bundle, identity, other_identities, locate),
     ]
     runs: list[ToolRun] = []
     if run_tools:
