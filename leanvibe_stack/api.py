@@ -60,8 +60,9 @@ def render_profile(spec: str, profiles_dir: Path | None = None, *, validate: boo
     if validate:
         from leanvibe_stack.validate import validate as run_checks
 
-        report = run_checks(manifests, kube_version=kube_version or loaded.stack.global_.kubernetes_version,
-                            **profile_context(loaded, profiles_dir))
+        report = point_at_profile(run_checks(manifests, kube_version=kube_version or
+                                             loaded.stack.global_.kubernetes_version,
+                                             **profile_context(loaded, profiles_dir)), loaded)
         if report.failed():
             raise ValidationFailed(loaded.name, report)
     return Rendered(loaded.name, manifests, report)
@@ -140,9 +141,10 @@ def validate_profile(spec: str, profiles_dir: Path | None, *, kube_version: str 
 
     loaded = load_profile(spec, profiles_dir, overrides)
     manifests = render_stack(loaded.stack)
-    return run_checks(manifests, kube_version=kube_version or loaded.stack.global_.kubernetes_version,
-                      run_tools=run_tools, require_tools=require_tools, rule_tests=tests,
-                      **profile_context(loaded, profiles_dir))
+    report = run_checks(manifests, kube_version=kube_version or loaded.stack.global_.kubernetes_version,
+                        run_tools=run_tools, require_tools=require_tools, rule_tests=tests,
+                        **profile_context(loaded, profiles_dir))
+    return point_at_profile(report, loaded)
 
 
 def validate_paths(paths: list[str], *, kube_version: str | None, run_tools: bool, require_tools: bool,
@@ -206,3 +208,74 @@ def _values(value: Any, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[str
             yield from _values(item, (*path, i))
     else:
         yield path, value
+
+
+# --- findings that point at the profile line ------------------------------------------------------------
+
+_RULE_PATH = re.compile(r"^(?P<group>.+)\.yml:groups\[0\]\.rules\[(?P<index>\d+)\](?P<rest>.*)$")
+_PATH_PART = re.compile(r"\.?([^.\[\]]+)|\[(\d+)\]")
+# alertmanager.yml lists that the profile keys by name (the rendered list keeps the profile's order).
+_KEYED_LISTS = {"receivers": ("alertmanager", "receivers"), "inhibit_rules": ("alertmanager", "inhibit_rules")}
+
+
+def point_at_profile(report: Report, loaded: LoadedProfile) -> Report:
+    """The report with each finding about a value the profile wrote (a rule, a route, a receiver, an inhibit
+    rule) ending in where the profile wrote it, so one fix loop is enough."""
+    import dataclasses
+
+    findings = []
+    for finding in report.findings:
+        location = _profile_location(finding.path, loaded)
+        if location is not None and str(location) not in finding.message:
+            finding = dataclasses.replace(finding, message=f"{finding.message} (profile: {location})")
+        findings.append(finding)
+    return dataclasses.replace(report, findings=findings)
+
+
+def _profile_location(path: str, loaded: LoadedProfile) -> Any:
+    """The location of the deepest profile key a rendered path comes from, or None."""
+    profile_path = _profile_path(path, loaded.stack)
+    while profile_path:
+        location = loaded.locations.get(profile_path)
+        if location is not None:  # a file:line, or the --set argument that wrote it
+            return location
+        profile_path = profile_path[:-1]
+    return None
+
+
+def _profile_path(path: str, stack: Any) -> tuple[str | int, ...]:
+    """The profile path of a rendered rule-file or alertmanager.yml path ('' when it is not one)."""
+    rule = _RULE_PATH.match(path)
+    if rule:
+        group = stack.prometheus.rule_groups.get(rule["group"])
+        alerts = list(group.rules) if group else []
+        index = int(rule["index"])
+        if index >= len(alerts):
+            return ()
+        return ("prometheus", "rule_groups", rule["group"], "rules", alerts[index], *_parts(rule["rest"]))
+    if not path.startswith("alertmanager.yml:"):
+        return ()
+    parts = _parts(path.removeprefix("alertmanager.yml:"))
+    if parts[:1] == ("route",):
+        return ("alertmanager", *_route_path(stack.alertmanager.route, parts))
+    if parts and parts[0] in _KEYED_LISTS and len(parts) > 1 and isinstance(parts[1], int):
+        keys = list(getattr(stack.alertmanager, str(parts[0])))
+        return (*_KEYED_LISTS[str(parts[0])], keys[parts[1]], *parts[2:]) if parts[1] < len(keys) else ()
+    return ("alertmanager", *parts)
+
+
+def _route_path(route: Any, parts: tuple[str | int, ...]) -> tuple[str | int, ...]:
+    """`route.routes[2].routes[0].matchers[1]` -> the profile's keys (`route`, `routes`, <name>, ...)."""
+    out: list[str | int] = [parts[0]]
+    node, i = route, 1
+    while i + 1 < len(parts) and parts[i] == "routes":
+        index, keys = parts[i + 1], list(node.routes or {})
+        if not isinstance(index, int) or index >= len(keys):
+            break
+        out += ["routes", keys[index]]
+        node, i = node.routes[keys[index]], i + 2
+    return (*out, *parts[i:])
+
+
+def _parts(text: str) -> tuple[str | int, ...]:
+    return tuple(int(index) if index else name for name, index in _PATH_PART.findall(text))

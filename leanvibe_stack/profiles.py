@@ -232,14 +232,8 @@ def merge_layer(
 
 
 def _profile_names(candidates: list[Path]) -> list[str]:
-    """The profiles in the directories looked at (none where a directory cannot be listed)."""
-    names: set[str] = set()
-    for candidate in candidates:
-        try:
-            names.update(available_profiles(candidate.parent))
-        except (OSError, ValueError):  # ValueError: a NUL in the path
-            continue
-    return sorted(names)
+    """The profiles in the directories looked at."""
+    return sorted({name for candidate in candidates for name in available_profiles(candidate.parent)})
 
 
 def _parent_candidates(child: Path, parent: str, profiles_dir: Path | None) -> list[Path]:
@@ -453,7 +447,11 @@ def _resolve_path_fields(data: dict[str, Any], base_dir: Path) -> None:
     for pattern in _PATH_FIELDS:
         for parent, key in _matching_parents(data, pattern):
             if isinstance(parent.get(key), str):
-                parent[key] = str((base_dir / parent[key]).resolve())
+                path = base_dir / parent[key]
+                try:
+                    parent[key] = str(path.resolve())
+                except (OSError, ValueError):  # e.g. a NUL in the name: the model reports it at the line
+                    parent[key] = str(path)
 
 
 def _matching_parents(data: Any, pattern: tuple[str | None, ...]) -> list[tuple[dict[str, Any], str]]:

@@ -359,3 +359,40 @@ def test_the_leak_check_reads_files_too(production: list[Manifest], tmp_path: Pa
     leaks = [f for f in report.findings if f.check == "identity.leak"]
     assert [(f.object.name if f.object else "", f.path) for f in leaks] == [
         ("grafana", 'metadata.annotations.owner')]
+
+
+# --- findings point at the profile line -----------------------------------------------------------------
+
+
+def test_findings_about_profile_values_name_the_line_that_wrote_them(tmp_path: Path) -> None:
+    from leanvibe_stack import api
+
+    profile = tmp_path / "mine.yaml"
+    profile.write_text(
+        f"extends: {PROFILES / 'production.yaml'}\n"           # 1
+        "prometheus:\n  rule_groups:\n    leanvibe.enterprise.rules:\n      rules:\n"  # 2-5
+        "        RedisDown:\n          expr: 'redis_up =='\n"  # 6-7
+        "alertmanager:\n  receivers:\n    nobody:\n"            # 8-10
+        "      slack_configs: [{channel: '#nobody'}]\n")        # 11
+    with pytest.raises(api.ValidationFailed) as failed:
+        api.render_profile(str(profile), PROFILES)
+    by_check = {f.check: f for f in failed.value.report.findings}
+    assert by_check["promql.parse"].message.endswith(f"(profile: {profile}:7:11)")
+    assert by_check["routing.unused-receiver"].message.endswith(f"(profile: {profile}:10:5)")
+    inherited = by_check["routing.unreachable-route"]  # the security route, written in base.yaml
+    security = _line(PROFILES / "base.yaml", "security:")
+    assert inherited.message.endswith(f"(profile: {PROFILES / 'base.yaml'}:{security}:7)")
+
+
+def test_a_set_value_is_named_by_its_argument() -> None:
+    from leanvibe_stack import api
+
+    argument = 'prometheus.rule_groups[leanvibe.enterprise.rules].rules.RedisDown.expr="redis_up =="'
+    with pytest.raises(api.ValidationFailed) as failed:
+        api.render_profile("production", PROFILES, overrides=[argument])
+    [parse] = [f for f in failed.value.report.findings if f.check == "promql.parse"]
+    assert parse.message.endswith(f"(profile: --set {argument})")
+
+
+def _line(path: Path, text: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), start=1) if line.strip() == text)

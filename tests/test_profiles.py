@@ -207,3 +207,10 @@ def test_http_urls(url: str, ok: bool) -> None:
 
     assert _accepts(HttpUrl, url) is ok
 
+
+
+def test_a_dashboard_file_with_a_nul_is_reported_at_its_line(tmp_path: Path) -> None:
+    # Found by the mutation property: resolving the path raised ValueError (exit 3) instead of a profile error.
+    path = _child(tmp_path, 'grafana:\n  dashboards:\n    broken:\n      file: "a\\0b.json"\n')
+    with pytest.raises(ProfileError, match=r"child.yaml:5:\d+: grafana.dashboards.broken.file: embedded null byte"):
+        load_profile(str(path))
