@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -191,23 +191,14 @@ def _identity(path: Path, mtime_ns: int) -> Identity | None:
 
 def _where_written(loaded: LoadedProfile, name: str) -> str | None:
     """`file:line` of the profile value that contains `name` as a whole word, if a file wrote one."""
+    from leanvibe_stack.validate.bundle import strings
+
     word = re.compile(rf"(?<![A-Za-z0-9]){re.escape(name)}(?![A-Za-z0-9])")
-    for path, value in _values(loaded.stack.model_dump(mode="json", by_alias=True), ()):
+    for path, text in strings(loaded.stack.model_dump(mode="json", by_alias=True)):
         location = loaded.locations.get(path)
-        if isinstance(value, str) and word.search(value) and location is not None:
+        if word.search(text) and location is not None:
             return str(location)
     return None
-
-
-def _values(value: Any, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], Any]]:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _values(item, (*path, key))
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from _values(item, (*path, i))
-    else:
-        yield path, value
 
 
 # --- findings that point at the profile line ------------------------------------------------------------

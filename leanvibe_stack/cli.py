@@ -8,6 +8,7 @@ commands so `--help` and `--version` stay fast.
 from __future__ import annotations
 
 import gc
+import os
 import sys
 from typing import Annotated, Any
 
@@ -19,6 +20,7 @@ from leanvibe_stack.commands import register_all
 from leanvibe_stack.errors import LeanvibeError
 
 BUG_EXIT_CODE = 3
+BROKEN_PIPE_EXIT_CODE = 128 + 13  # as if killed by SIGPIPE, like any Unix filter
 _debug = {"on": False}
 
 
@@ -34,6 +36,9 @@ class ErrorBoundary(TyperGroup):
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, typer.TyperException):  # exits and usage errors: typer prints them
             raise
+        except BrokenPipeError as error:  # the reader went away (`| head`): stop quietly, as Unix tools do
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush at exit
+            raise typer.Exit(BROKEN_PIPE_EXIT_CODE) from error
         except LeanvibeError as error:
             _traceback_if_debugging()
             for line in error.lines():

@@ -286,3 +286,14 @@ def test_light_commands_import_only_what_they_use(args: list[str], not_loaded: l
              f"print(sorted(m for m in {not_loaded!r} if m in sys.modules), file=sys.stderr)\n")
     result = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert result.stderr.strip().splitlines()[-1] == "[]", result.stderr
+
+
+def test_a_reader_that_goes_away_ends_the_render_quietly() -> None:
+    # `render | true`: the reader is gone before the stream is written; like any Unix filter: no error.
+    process = subprocess.Popen([sys.executable, "-m", "leanvibe_stack", "render", "--profile", "production"],
+                               cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    process.stdout.close()  # long before the render's first write (imports alone take 100s of ms)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 141, stderr
+    assert "internal error" not in stderr and "Traceback" not in stderr and "Exception ignored" not in stderr

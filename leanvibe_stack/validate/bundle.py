@@ -271,6 +271,18 @@ def as_dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def strings(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """(path, text) of every string inside a parsed document: mapping keys and list indexes, in order."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from strings(item, (*path, str(key)))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from strings(item, (*path, i))
+    elif isinstance(value, str):
+        yield path, value
+
+
 def dicts(value: Any) -> list[dict[str, Any]]:
     """The mapping items of a list that should hold mappings."""
     return [item for item in as_list(value) if isinstance(item, dict)]

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
 
 from leanvibe_stack.models.identity import Identity
-from leanvibe_stack.validate.bundle import Bundle
+from leanvibe_stack.validate.bundle import Bundle, strings
 from leanvibe_stack.validate.findings import Finding, ObjectRef, error, json_path
 
 PRODUCTION = "production"
@@ -39,7 +38,7 @@ def check(bundle: Bundle, own: Identity | None, others: Sequence[Identity] = (),
     findings = []
     for manifest in bundle.manifests:
         ref = ObjectRef.of(manifest)
-        for path, text in _strings(manifest.obj, []):
+        for path, text in strings(manifest.obj):
             for line, match in _matches(pattern, text):
                 where = json_path(path) + (f":{line}" if line else "")
                 written = locate(match) if locate else None
@@ -87,17 +86,6 @@ def _environment(bundle: Bundle) -> str | None:
     labels = (config.data.get("global") or {}).get("external_labels") if config else None
     value = labels.get("environment") if isinstance(labels, dict) else None
     return str(value) if value is not None else None
-
-
-def _strings(value: Any, path: list[str | int]) -> Iterator[tuple[list[str | int], str]]:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _strings(item, [*path, str(key)])
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from _strings(item, [*path, i])
-    elif isinstance(value, str):
-        yield path, value
 
 
 def _matches(pattern: re.Pattern[str], text: str) -> Iterator[tuple[int, str]]:

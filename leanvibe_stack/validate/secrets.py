@@ -15,7 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from leanvibe_stack.validate.bundle import Bundle, ConfigFile, Pod, as_dict, as_list, dicts
+from leanvibe_stack.validate.bundle import Bundle, ConfigFile, Pod, as_dict, dicts, strings
+from leanvibe_stack.validate.findings import json_path
 
 
 @dataclass(frozen=True, order=True)
@@ -71,8 +72,8 @@ def _mounted(namespace: str, secret: str, items: list[tuple[str, str]] | None, m
             file = posixpath.join(mount_path, path)
             yield SecretUse(namespace, secret, key, workload, f"file {file}{_readers(file, configs)}")
         return
-    named = sorted({path for config in configs for path, _ in _strings(config.data, "")
-                    if path.startswith(f"{mount_path.rstrip('/')}/")})
+    named = sorted({text for config in configs for _, text in strings(config.data)
+                    if text.startswith(f"{mount_path.rstrip('/')}/")})
     for file in named:
         key = file[len(mount_path.rstrip("/")) + 1:].split("/", 1)[0]
         yield SecretUse(namespace, secret, key, workload, f"file {file}{_readers(file, configs)}")
@@ -81,21 +82,9 @@ def _mounted(namespace: str, secret: str, items: list[tuple[str, str]] | None, m
 
 
 def _readers(file: str, configs: list[ConfigFile]) -> str:
-    fields = [f"{config.file.key}: {field}" for config in configs for value, field in _strings(config.data, "")
-              if value == file]
+    fields = [f"{config.file.key}: {json_path(path)}" for config in configs for path, text in strings(config.data)
+              if text == file]
     return f" ({'; '.join(fields)})" if fields else ""
-
-
-def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
-    """(string, dotted path) of every string in a parsed config."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _strings(item, f"{path}.{key}" if path else str(key))
-    elif isinstance(value, list):
-        for i, item in enumerate(as_list(value)):
-            yield from _strings(item, f"{path}[{i}]")
-    elif isinstance(value, str):
-        yield value, path
 
 
 def create_commands(uses: list[SecretUse]) -> list[str]:
