@@ -214,3 +214,12 @@ def test_a_dashboard_file_with_a_nul_is_reported_at_its_line(tmp_path: Path) -> 
     path = _child(tmp_path, 'grafana:\n  dashboards:\n    broken:\n      file: "a\\0b.json"\n')
     with pytest.raises(ProfileError, match=r"child.yaml:5:\d+: grafana.dashboards.broken.file: embedded null byte"):
         load_profile(str(path))
+
+
+@pytest.mark.parametrize("setting", ['global.namespace="leanvibe-monitoring\\n"', 'prometheus.scrape_interval="15s\\n"',
+                                     'prometheus.storage.size="150Gi\\n"'])
+def test_a_trailing_newline_is_not_part_of_a_valid_value(setting: str) -> None:
+    # Found by the mutation property: `$` matches before a final newline, so the value reached a template
+    # and broke its YAML (exit 3).
+    with pytest.raises(ProfileError):
+        load_profile("production", PROFILES, [setting])

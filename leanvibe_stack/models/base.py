@@ -27,25 +27,25 @@ _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
 def _check_duration(value: str) -> str:
-    if value in ("", "0") or not _DURATION.match(value):
+    if value in ("", "0") or not _DURATION.fullmatch(value):
         raise ValueError(f"{value!r} is not a duration such as '30s', '5m', '1h30m' or '90d'")
     return value
 
 
 def _check_quantity(value: str) -> str:
-    if not _QUANTITY.match(value):
+    if not _QUANTITY.fullmatch(value):
         raise ValueError(f"{value!r} is not a Kubernetes quantity such as '500m', '4Gi' or '2'")
     return value
 
 
 def _check_label_name(value: str) -> str:
-    if not _LABEL_NAME.match(value):
+    if not _LABEL_NAME.fullmatch(value):
         raise ValueError(f"{value!r} is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*)")
     return value
 
 
 def _check_dns_label(value: str) -> str:
-    if len(value) > 63 or not _DNS_LABEL.match(value):
+    if len(value) > 63 or not _DNS_LABEL.fullmatch(value):
         raise ValueError(f"{value!r} is not a DNS label (lower-case letters, digits and '-')")
     return value
 

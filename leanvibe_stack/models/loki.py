@@ -26,7 +26,7 @@ _PLACEHOLDER = "${"
 
 
 def _check_go_duration(value: str) -> str:
-    if value in ("", "0") or not _GO_DURATION.match(value):
+    if value in ("", "0") or not _GO_DURATION.fullmatch(value):
         raise ValueError(f"{value!r} is not a Go duration such as '24h', '5m' or '30s' (no 'd' or 'w')")
     return value
 
@@ -36,7 +36,7 @@ def _check_byte_size(value: int | str) -> int | str:
         if value < 0:
             raise ValueError(f"{value} is not a byte size (must be >= 0)")
         return value
-    if not _BYTE_SIZE.match(value):
+    if not _BYTE_SIZE.fullmatch(value):
         raise ValueError(f"{value!r} is not a byte size such as '10MB', '256KB' or 0")
     return value
 
@@ -46,7 +46,7 @@ def _check_date(value: str) -> str:
         date.fromisoformat(value)
     except ValueError:
         raise ValueError(f"{value!r} is not a date YYYY-MM-DD (quote it in YAML)") from None
-    if not _DATE.match(value):
+    if not _DATE.fullmatch(value):
         raise ValueError(f"{value!r} is not a date YYYY-MM-DD (quote it in YAML)")
     return value
 
