@@ -24,6 +24,7 @@ from leanvibe_stack.render import render_stack
 if TYPE_CHECKING:
     from leanvibe_stack.models.identity import Identity
     from leanvibe_stack.validate import Report
+    from leanvibe_stack.validate.findings import Finding
 
 Tree = dict[str, str]
 RULE_TESTS_DIR = "rule-tests"
@@ -204,6 +205,7 @@ def _where_written(loaded: LoadedProfile, name: str) -> str | None:
 # --- findings that point at the profile line ------------------------------------------------------------
 
 _RULE_PATH = re.compile(r"^(?P<group>.+)\.yml:groups\[0\]\.rules\[(?P<index>\d+)\](?P<rest>.*)$")
+_IMAGE_PATH = re.compile(r"^spec\.template\.spec\.(init)?[cC]ontainers\[\d+\]\.image$")
 _PATH_PART = re.compile(r"\.?([^.\[\]]+)|\[(\d+)\]")
 # alertmanager.yml lists that the profile keys by name (the rendered list keeps the profile's order).
 _KEYED_LISTS = {"receivers": ("alertmanager", "receivers"), "inhibit_rules": ("alertmanager", "inhibit_rules")}
@@ -216,22 +218,30 @@ def point_at_profile(report: Report, loaded: LoadedProfile) -> Report:
 
     findings = []
     for finding in report.findings:
-        location = _profile_location(finding.path, loaded)
+        location = _profile_location(finding, loaded)
         if location is not None and str(location) not in finding.message:
             finding = dataclasses.replace(finding, message=f"{finding.message} (profile: {location})")
         findings.append(finding)
     return dataclasses.replace(report, findings=findings)
 
 
-def _profile_location(path: str, loaded: LoadedProfile) -> Any:
-    """The location of the deepest profile key a rendered path comes from, or None."""
-    profile_path = _profile_path(path, loaded.stack)
+def _profile_location(finding: Finding, loaded: LoadedProfile) -> Any:
+    """The location of the deepest profile key a finding's rendered path comes from, or None."""
+    profile_path = _image_path(finding, loaded.stack) or _profile_path(finding.path, loaded.stack)
     while profile_path:
         location = loaded.locations.get(profile_path)
         if location is not None:  # a file:line, or the --set argument that wrote it
             return location
         profile_path = profile_path[:-1]
     return None
+
+
+def _image_path(finding: Finding, stack: Any) -> tuple[str | int, ...]:
+    """A workload's image comes from its component's `image` (the Stack field named like the workload)."""
+    if not _IMAGE_PATH.match(finding.path) or finding.object is None:
+        return ()
+    component = finding.object.name.replace("-", "_")
+    return (component, "image", "tag") if component in type(stack).model_fields else ()
 
 
 def _profile_path(path: str, stack: Any) -> tuple[str | int, ...]:

@@ -14,6 +14,10 @@ from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.profiles import LoadedProfile, load_profile
 from leanvibe_stack.render import render_stack
 
+# The release catalogue's verdicts depend on the day: every test (and every CLI it starts) checks as of
+# this one, so a run next year gives the same results.
+os.environ.setdefault("LEANVIBE_TODAY", "2026-12-05")
+
 REPO = Path(__file__).resolve().parent.parent
 PROFILES = REPO / "profiles"
 RENDERED_PROFILES = ("production", "staging", "development")

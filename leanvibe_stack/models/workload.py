@@ -17,6 +17,12 @@ class Image(StrictModel):
     registry: str = Field("docker.io", description="Registry; `global.image_registry` (a mirror) overrides it.")
     repository: str = Field(description="Image repository without registry, e.g. `prom/prometheus`.")
     tag: str = Field(description="Pinned image tag, e.g. `v2.45.0`.", min_length=1)
+    digest: str | None = Field(
+        None,
+        description="Content digest the tag must resolve to, e.g. `sha256:0123...`: rendered as "
+        "`repository:tag@digest`, so the node pulls exactly these bytes.",
+        pattern=r"^sha256:[0-9a-f]{64}$",
+    )
 
     @field_validator("tag")
     @classmethod

@@ -62,7 +62,7 @@ def component(name: str, role: str, instance: str, image: Image, settings: Globa
 
 def image_ref(image: Image, settings: GlobalSettings) -> str:
     registry = (settings.image_registry or image.registry).rstrip("/")
-    return f"{registry}/{image.repository}:{image.tag}"
+    return f"{registry}/{image.repository}:{image.tag}" + (f"@{image.digest}" if image.digest else "")
 
 
 def checksum(*configs: Any) -> str:

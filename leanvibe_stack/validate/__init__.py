@@ -57,6 +57,7 @@ def validate(
     from leanvibe_stack.validate import (
         crossref,
         promql,
+        releases,
         routing,
         schema,
         security,
@@ -79,6 +80,7 @@ def validate(
         *sizes.check(bundle),
         *templates.check(bundle),
         *synthetic.check(bundle),
+        *releases.check(bundle),
         *identity_check.check(bundle, identity, other_identities, locate),
     ]
     runs: list[ToolRun] = []
