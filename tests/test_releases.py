@@ -43,17 +43,19 @@ def test_every_shipped_pin_past_its_support_is_reported(production: list[Manifes
     findings = releases.check(Bundle(production), CHECK_DAY)
     assert {f.check for f in findings} == {"image.end-of-life"}
     by_workload = {f.object.name: f.message for f in findings if f.object}
-    # Alertmanager, Grafana, node_exporter, kube-state-metrics and blackbox_exporter are on supported lines.
-    assert sorted(by_workload) == ["loki", "prometheus", "promtail"]
-    assert "prometheus 2.45 has been unsupported since 2024-07-31" in by_workload["prometheus"]
-    assert "3.13 (until 2027-07-31)" in by_workload["prometheus"]
+    # Prometheus, Alertmanager, Grafana, node_exporter, kube-state-metrics, blackbox_exporter: supported lines.
+    assert sorted(by_workload) == ["loki", "promtail"]
+    assert "loki 2.9 has been unsupported since 2025-11-07" in by_workload["loki"]
+    assert "supported: 3.6, 3.7" in by_workload["loki"]
     assert "promtail 2.9 has been unsupported since 2026-03-02" in by_workload["promtail"]
     assert "no line in the catalogue is supported any more" in by_workload["promtail"]
 
 
 def test_the_check_date_decides(production: list[Manifest]) -> None:
-    before = releases.check(Bundle(production), datetime.date(2024, 7, 31))
-    assert [f.object.name for f in before if f.object] == []  # the last day of Prometheus 2.45's LTS
+    before = releases.check(Bundle(production), datetime.date(2025, 11, 7))
+    assert [f.object.name for f in before if f.object] == []  # the day of Loki 2.9's last patch
+    after = releases.check(Bundle(production), datetime.date(2025, 11, 8))
+    assert [f.object.name for f in after if f.object] == ["loki"]
     assert releases.check(pod_with("prom/prometheus:v3.13.0"), datetime.date(2027, 7, 31)) == []
     [expired] = releases.check(pod_with("prom/prometheus:v3.13.0"), datetime.date(2027, 8, 1))
     assert expired.check == "image.end-of-life"
@@ -98,7 +100,7 @@ def test_an_image_digest_pins_the_bytes() -> None:
     stack = load_profile("production", PROFILES, [f"prometheus.image.digest={digest}"]).stack
     statefulset = find(render_stack(stack), "StatefulSet", "prometheus")
     image = statefulset["spec"]["template"]["spec"]["containers"][0]["image"]
-    assert image == f"docker.io/prom/prometheus:v2.45.0@{digest}"
+    assert image == f"quay.io/prometheus/prometheus:v3.13.2@{digest}"
     with pytest.raises(Exception, match="digest"):
         load_profile("production", PROFILES, ["prometheus.image.digest=sha256:abc"])
 
@@ -108,8 +110,7 @@ def test_an_image_finding_names_the_profile_line_of_the_pin() -> None:
 
     report = api.validate_profile("staging", PROFILES, kube_version=None, run_tools=False, require_tools=False,
                                   tests=[])
-    [prometheus] = [f for f in report.findings if f.check == "image.end-of-life" and f.object
-                    and f.object.name == "prometheus"]
+    [loki] = [f for f in report.findings if f.check == "image.end-of-life" and f.object and f.object.name == "loki"]
     line = next(i for i, text in enumerate((PROFILES / "base.yaml").read_text().splitlines(), start=1)
-                if "repository: prom/prometheus" in text)
-    assert f"(profile: {PROFILES / 'base.yaml'}:{line}:" in prometheus.message
+                if "repository: grafana/loki" in text)
+    assert f"(profile: {PROFILES / 'base.yaml'}:{line}:" in loki.message

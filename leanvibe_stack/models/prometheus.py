@@ -127,9 +127,10 @@ class PrometheusServer(NonRootWorkload):
     """The Prometheus StatefulSet and its configuration."""
 
     replicas: int = Field(ge=1, le=MAX_REPLICAS, description="Independent replicas scraping the same targets.")
-    retention_time: Duration = Field(description="`--storage.tsdb.retention.time`.")
+    retention_time: Duration = Field(description="How long samples are kept (`storage.tsdb.retention.time`).")
     retention_size: str = Field(
-        description="`--storage.tsdb.retention.size`, e.g. `100GB`.", pattern=r"^\d+(B|KB|MB|GB|TB|PB|EB)$"
+        description="Most bytes of blocks kept (`storage.tsdb.retention.size`), e.g. `100GB`.",
+        pattern=r"^\d+(B|KB|MB|GB|TB|PB|EB)$"
     )
     storage: Storage = Field(description="Per-replica TSDB volume.")
     liveness_probe: HttpProbe = Field(description="Liveness probe.")

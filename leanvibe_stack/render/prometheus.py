@@ -38,8 +38,6 @@ def render(stack: Stack, topo: Topology) -> list[Manifest]:
     args = [
         f"--config.file={CONFIG_DIR}/prometheus.yml",
         "--storage.tsdb.path=/prometheus",
-        f"--storage.tsdb.retention.time={server.retention_time}",
-        f"--storage.tsdb.retention.size={server.retention_size}",
         f"--web.external-url=https://prometheus.{stack.global_.external_url_base}",
         "--web.route-prefix=/",
         *server.extra_args,
@@ -84,6 +82,8 @@ def prometheus_config(stack: Stack, topo: Topology) -> dict[str, Any]:
             },
         },
         "rule_files": [f"{RULES_DIR}/*.yml"],
+        # Prometheus 3.13 reads retention from its (reloadable) config; the command-line flags are deprecated.
+        "storage": {"tsdb": {"retention": {"time": server.retention_time, "size": server.retention_size}}},
         "alerting": {
             "alertmanagers": [{
                 "api_version": "v2",
