@@ -141,6 +141,7 @@ def test_provenance_names_the_file_and_line_of_each_value() -> None:
         f"base.yaml:{line_of(base, 'prometheus', 'evaluation_interval')}"
     assert comment_on(out, 2, "namespace", after="global:") == f"base.yaml:{line_of(base, 'global', 'namespace')}"
     assert comment_on(out, 2, "cluster_domain", after="global:") == "default"
+    assert comment_on(out, 2, "cluster", after="global:") == "derived"  # from the environment: models/identity.py
     # The same data as without comments: the annotated output is still valid YAML.
     assert yaml.safe_load(out) == yaml.safe_load(invoke("profiles", "show", "staging").stdout)
 
@@ -165,7 +166,7 @@ def test_every_value_line_is_annotated() -> None:
         if after != before:
             assert COMMENT.search(after[len(before):])
     labels = {match.group(1) for line in annotated if (match := COMMENT.search(line))}
-    assert {label.split(":")[0] for label in labels} == {"base.yaml", "production.yaml", "default"}
+    assert {label.split(":")[0] for label in labels} == {"base.yaml", "production.yaml", "default", "derived"}
 
 
 def test_no_defaults_leaves_out_what_no_file_sets() -> None:

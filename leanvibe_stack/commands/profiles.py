@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from leanvibe_stack.commands.options import OutputFormat, ProfilesDirOption, SetOption
+from leanvibe_stack.models.identity import IDENTITY_KEYS
 
 if TYPE_CHECKING:
     from leanvibe_stack.errors import Location, Problem
 
 YamlPath = tuple[str | int, ...]
 DEFAULT = "default"  # provenance of a value no profile file (nor --set) wrote
+DERIVED = "derived"  # ... but set from `global` by the identity conventions (models/identity.py)
 SET = "--set"
 _COMMENT_COLUMN_LIMIT = 64  # provenance comments align up to this column; longer lines get theirs after 2 spaces
 
@@ -163,7 +165,8 @@ def _provenance(where: YamlPath, raw: Any, locations: dict[YamlPath, Location], 
             break
         depth += 1
     if depth < len(where) and isinstance(node, dict):
-        return DEFAULT  # the nearest written mapping does not have the key: the model's default
+        # the nearest written mapping does not have the key: derived from the environment, or the model's default
+        return DERIVED if tuple(where) in IDENTITY_KEYS else DEFAULT
     for end in range(len(where), 0, -1):  # a --set mapping or list records only its own path
         location = locations.get(where[:end])
         if location is not None:

@@ -28,8 +28,6 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from leanvibe_stack.models.base import at
-
 if TYPE_CHECKING:
     from leanvibe_stack.models.stack import Stack
 
@@ -55,6 +53,8 @@ def with_identity_defaults(data: Any) -> Any:
     if not isinstance(environment, str):
         return data  # validation reports the missing or mistyped environment
     if not DNS_LABEL.fullmatch(environment):  # said once, here, rather than for every name derived from it
+        from leanvibe_stack.models.base import at  # (pydantic's import: not for `profiles show --help`)
+
         raise ValueError(at(("global", "environment"), f"{environment!r} is not a DNS label (lower-case letters, "
                                                        "digits and '-'): it names buckets, namespaces and URLs"))
     settings = {**settings}
