@@ -59,11 +59,7 @@ def render_profile(spec: str, profiles_dir: Path | None = None, *, validate: boo
     manifests = render_stack(loaded.stack)
     report = None
     if validate:
-        from leanvibe_stack.validate import validate as run_checks
-
-        report = point_at_profile(run_checks(manifests, kube_version=kube_version or
-                                             loaded.stack.global_.kubernetes_version,
-                                             **profile_context(loaded, profiles_dir)), loaded)
+        report = _check(loaded, manifests, profiles_dir, kube_version=kube_version)
         if report.failed():
             raise ValidationFailed(loaded.name, report)
     return Rendered(loaded.name, manifests, report)
@@ -138,13 +134,19 @@ def default_kube_version() -> str:
 
 def validate_profile(spec: str, profiles_dir: Path | None, *, kube_version: str | None, run_tools: bool,
                      require_tools: bool, tests: list[Path], overrides: list[str] | None = None) -> Report:
-    from leanvibe_stack.validate import validate as run_checks
 
     loaded = load_profile(spec, profiles_dir, overrides)
-    manifests = render_stack(loaded.stack)
+    return _check(loaded, render_stack(loaded.stack), profiles_dir, kube_version=kube_version, run_tools=run_tools,
+                  require_tools=require_tools, rule_tests=tests)
+
+
+def _check(loaded: LoadedProfile, manifests: list[Manifest], profiles_dir: Path | None, *, kube_version: str | None,
+           **tools: Any) -> Report:
+    """Validate a profile's objects knowing the profile: its identity, the others', where it wrote each value."""
+    from leanvibe_stack.validate import validate as run_checks
+
     report = run_checks(manifests, kube_version=kube_version or loaded.stack.global_.kubernetes_version,
-                        run_tools=run_tools, require_tools=require_tools, rule_tests=tests,
-                        **profile_context(loaded, profiles_dir))
+                        **tools, **profile_context(loaded, profiles_dir))
     return point_at_profile(report, loaded)
 
 

@@ -309,7 +309,7 @@ def test_the_leak_check_fires_on_another_environments_bucket_and_names_the_profi
     assert leak.object is not None and (leak.object.kind, leak.object.name) == ("ConfigMap", "loki-config")
     assert leak.path.startswith('data["loki.yaml"]:')
     assert "'leanvibe-loki-storage-prod' names environment 'production', not 'eu'" in leak.message
-    assert f"the profile sets it at {tmp_path / 'eu.yaml'}:10:" in leak.message
+    assert f"(profile: {tmp_path / 'eu.yaml'}:10:" in leak.message
 
 
 def test_the_leak_check_fires_on_production_in_a_staging_render(tmp_path: Path) -> None:
@@ -333,6 +333,16 @@ def test_names_shared_on_purpose_are_not_leaks(tmp_path: Path, monkeypatch: pyte
     (tmp_path / "eu.yaml").write_text(EU + "  shared_names: [leanvibe-loki-storage-prod, prod]\n"
                                            "loki:\n  config:\n    storage_config:\n      aws:\n"
                                            "        bucketnames: leanvibe-loki-storage-prod\n")
+    report = api.render_profile(str(tmp_path / "eu.yaml")).report
+    assert report is not None and not [f for f in report.findings if f.check == "identity.leak"]
+
+
+def test_the_company_domain_is_no_environments_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Production's UIs live at the apex domain; runbook links and sender addresses use it in every environment.
+    from leanvibe_stack import api
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "eu.yaml").write_text(EU + "  external_url_base: monitoring.example.eu\n")
     report = api.render_profile(str(tmp_path / "eu.yaml")).report
     assert report is not None and not [f for f in report.findings if f.check == "identity.leak"]
 

@@ -118,7 +118,9 @@ class Identity:
 
 def identity_of(stack: Stack) -> Identity:
     settings = stack.global_
-    names = {settings.cluster, settings.app_namespace, settings.external_url_base}
+    names = {settings.cluster, settings.app_namespace}
+    if settings.external_url_base != settings.domain:  # the company's own domain names no environment
+        names.add(settings.external_url_base)
     aws = stack.loki.config.storage_config.aws
     if aws is not None:
         names.update(bucket.strip() for bucket in aws.bucketnames.split(","))

@@ -46,7 +46,7 @@ def check(bundle: Bundle, own: Identity | None, others: Sequence[Identity] = (),
                                       f"{match!r} names {needles[match]}, not {environment!r}: this environment would "
                                       "use the other's data; derive it from `global` (drop the inherited value) or, "
                                       "if shared on purpose, list it in global.shared_names"
-                                      + (f" (the profile sets it at {written})" if written else "")))
+                                      + (f" (profile: {written})" if written else "")))
     return findings
 
 
