@@ -44,11 +44,12 @@ def set_config(manifests: list[Manifest], name: str, key: str, data: Any) -> Non
 
 def test_every_probe_is_a_job_that_asks_the_exporter_with_the_target_as_parameter(production: list[Manifest]) -> None:
     jobs = probe_jobs(production)
-    assert sorted(jobs) == ["probe-neo4j", "probe-public-endpoints", "probe-redis"]
+    assert sorted(jobs) == ["probe-neo4j", "probe-public-endpoints", "probe-redis", "probe-runbooks"]
     public = jobs["probe-public-endpoints"]
     assert public["params"] == {"module": ["https_2xx"]}
-    assert public["static_configs"] == [{"targets": ["https://leanvibe.ai", "https://runbooks.leanvibe.ai"],
-                                         "labels": {"service": "public-endpoints", "team": "platform"}}]
+    assert public["static_configs"] == [{"targets": ["https://leanvibe.ai"], "labels": {
+        "service": "public-endpoints", "team": "platform", "probe_severity": "critical"}}]  # customers reach it
+    assert jobs["probe-runbooks"]["static_configs"][0]["labels"]["probe_severity"] == "warning"
     relabel = public["relabel_configs"]
     assert {"source_labels": ["__address__"], "target_label": "__param_target"} in relabel
     assert {"source_labels": ["__param_target"], "target_label": "instance"} in relabel
@@ -196,17 +197,20 @@ def test_the_graph_shows_prometheus_scraping_the_exporter_which_probes_the_targe
     prometheus = graph.workload_id("StatefulSet", "leanvibe-monitoring", "prometheus")
     assert exporter and prometheus
     scraped = {e.detail for e in graph.edges_from(prometheus, SCRAPES) if e.target == exporter}
-    assert {"job probe-redis", "job probe-neo4j", "job probe-public-endpoints"} <= scraped
+    assert {"job probe-redis", "job probe-neo4j", "job probe-public-endpoints", "job probe-runbooks"} <= scraped
     probed = {graph.node(e.target).label for e in graph.edges_from(exporter, PROBES)}
-    assert "job probe-public-endpoints (https://leanvibe.ai, https://runbooks.leanvibe.ai)" in probed
+    assert "job probe-public-endpoints (https://leanvibe.ai)" in probed
 
 
 # --- alerts and their routes -------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("labels, receivers", [
-    ({"alertname": "ProbeFailed", "severity": "critical", "category": "synthetic", "service": "redis"},
-     ["pagerduty-critical", "database-team"]),
+    # The data stores' probes warn (RedisDown pages for the outage); the public site's probe pages.
+    ({"alertname": "ProbeFailed", "severity": "warning", "category": "synthetic", "service": "redis"},
+     ["database-team"]),
+    ({"alertname": "CriticalProbeFailed", "severity": "critical", "category": "synthetic",
+      "service": "public-endpoints", "team": "platform"}, ["pagerduty-critical", "platform-team"]),
     ({"alertname": "ProbeSlow", "severity": "warning", "category": "synthetic", "service": "public-endpoints",
       "team": "platform"}, ["platform-team"]),
     ({"alertname": "ProbeSlow", "severity": "warning", "category": "synthetic"}, ["platform-team"]),
@@ -221,7 +225,7 @@ def test_every_synthetic_alert_has_a_runbook_and_a_rule_test(production: list[Ma
     rules = [rule for mounted, data in Bundle(production).rule_files if mounted.key == "leanvibe.synthetic.rules.yml"
              for group in data["groups"] for rule in group["rules"]]
     tests = (PROFILES / "rule-tests" / "synthetic_test.yml").read_text(encoding="utf-8")
-    assert len(rules) == 6
+    assert len(rules) == 7
     for rule in rules:
         assert rule["annotations"]["runbook_url"].startswith("https://runbooks.leanvibe.ai/")
         assert f"alertname: {rule['alert']}" in tests, rule["alert"]

@@ -30,7 +30,7 @@ from leanvibe_stack.models.workload import MAX_REPLICAS, NonRootWorkload
 IpProtocol = Literal["ip4", "ip6"]
 PROBE_JOB_PREFIX = "probe-"
 # Labels every probe job sets itself: a profile label of the same name would be overwritten.
-RESERVED_PROBE_LABELS = frozenset({"job", "instance", "module"})
+RESERVED_PROBE_LABELS = frozenset({"job", "instance", "module", "probe_severity"})
 
 
 class TLSConfig(StrictModel):
@@ -160,6 +160,11 @@ class Probe(StrictModel):
         "dns, a host for icmp; or a Service (`{service, port}`), resolved in the cluster.",
     )
     interval: Duration | None = Field(None, description="Scrape (probe) interval; Prometheus' default if unset.")
+    severity: Literal["critical", "warning"] = Field(
+        "warning",
+        description="Which alert its failures raise: `critical` (CriticalProbeFailed) pages the on-call engineer, "
+        "so keep it for what customers reach; `warning` (ProbeFailed) does not.",
+    )
     labels: dict[LabelName, str] = Field(
         default_factory=dict,
         description="Labels added to the probe's series and so to its alerts, e.g. `service` and `team` "

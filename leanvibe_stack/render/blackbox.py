@@ -77,7 +77,7 @@ def probe_scrape_configs(stack: Stack, topo: Topology) -> list[dict[str, Any]]:
                                "params": {"module": [probe.module]}}
         if probe.interval:
             job["scrape_interval"] = probe.interval
-        job["static_configs"] = [{"targets": targets, **({"labels": dict(probe.labels)} if probe.labels else {})}]
+        job["static_configs"] = [{"targets": targets, "labels": {**probe.labels, "probe_severity": probe.severity}}]
         job["relabel_configs"] = _probe_relabeling(c)
         jobs.append(job)
     return jobs
