@@ -251,8 +251,8 @@ def test_a_new_environment_that_extends_production_takes_nothing_of_production(
     loki = yaml.safe_load(objects[("ConfigMap", "loki-config")]["data"]["loki.yaml"])
     assert loki["storage_config"]["aws"]["bucketnames"] == "leanvibe-loki-storage-eu"
     assert loki["storage_config"]["aws"]["region"] == "eu-west-1"
-    promtail = yaml.safe_load(objects[("ConfigMap", "promtail-config")]["data"]["promtail.yaml"])
-    assert promtail["clients"][0]["tenant_id"] == "leanvibe-eu"
+    agent = yaml.safe_load(objects[("ConfigMap", "fluent-bit-config")]["data"]["fluent-bit.yaml"])
+    assert {output["tenant_id"] for output in agent["pipeline"]["outputs"]} == {"leanvibe-eu"}
     prometheus = yaml.safe_load(objects[("ConfigMap", "prometheus-config")]["data"]["prometheus.yml"])
     assert prometheus["global"]["external_labels"] == {"cluster": "leanvibe-eu", "region": "eu-west-1",
                                                       "environment": "eu"}
@@ -286,7 +286,7 @@ def test_staging_derives_what_it_used_to_copy(loaded: dict[str, Any]) -> None:
     staging = loaded["staging"].stack
     aws = staging.loki.config.storage_config.aws
     assert aws is not None and (aws.bucketnames, aws.region) == ("leanvibe-loki-storage-staging", "us-east-1")
-    assert staging.promtail.config.client.tenant_id == "leanvibe-staging"
+    assert staging.fluent_bit.tenant_id == "leanvibe-staging"
     assert (staging.global_.cluster, staging.global_.app_namespace, staging.global_.external_url_base) == (
         "leanvibe-staging", "leanvibe-staging", "staging.leanvibe.ai")
     values = "".join(line.split("#", 1)[0] for line in (PROFILES / "staging.yaml").read_text().splitlines())

@@ -198,7 +198,7 @@ def test_the_production_diagram(production: list[Manifest]) -> None:
         ("prometheus", SCRAPES, "job_aws_resources"),
         ("prometheus", ALERTS, "alertmanager"),
         ("loki", ALERTS, "alertmanager"),
-        ("promtail", PUSHES, "loki"),
+        ("fluent_bit", PUSHES, "loki"),
         ("grafana", QUERIES, "prometheus"),
         ("grafana", QUERIES, "loki"),
         ("grafana", QUERIES, "alertmanager"),
@@ -263,17 +263,18 @@ def test_every_grafana_datasource_url_gives_a_queries_edge(profile: str, rendere
 
 
 @pytest.mark.parametrize("profile", RENDERED_PROFILES)
-def test_the_promtail_client_url_gives_a_pushes_edge_to_loki(profile: str,
-                                                             rendered: dict[str, list[Manifest]]) -> None:
+def test_the_log_agent_outputs_give_one_pushes_edge_to_loki(profile: str,
+                                                            rendered: dict[str, list[Manifest]]) -> None:
     bundle = Bundle(rendered[profile])
     graph = build(bundle)
-    promtail, data, namespace = _config(bundle, "promtail")
+    agent, data, namespace = _config(bundle, "fluent-bit")
     loki, _, _ = _config(bundle, "loki")
-    for client in data["clients"]:
-        service_namespace, name = _service_of_url(client["url"], namespace)
-        targets = _workloads_behind(bundle, service_namespace, name)
-        assert targets == [loki]
-        _has_edge(graph, promtail, loki, PUSHES, f"Service {service_namespace}/{name}")
+    outputs = data["pipeline"]["outputs"]
+    for output in outputs:
+        service_namespace, name = _service_of_url(f"http://{output['host']}:{output['port']}", namespace)
+        assert _workloads_behind(bundle, service_namespace, name) == [loki]
+    edge = _has_edge(graph, agent, loki, PUSHES, f"Service {service_namespace}/{name}")
+    assert edge.detail == ", ".join(output["alias"] for output in outputs)
 
 
 @pytest.mark.parametrize("profile", RENDERED_PROFILES)
@@ -327,11 +328,12 @@ def _without(manifests: list[Manifest], *drop: tuple[str, str]) -> list[Manifest
 
 
 @pytest.mark.parametrize("drop", [
-    [("DaemonSet", "promtail")],
-    [("ConfigMap", "promtail-config")],
-    [("DaemonSet", "promtail"), ("ConfigMap", "promtail-config")],
+    [("DaemonSet", "fluent-bit")],
+    [("ConfigMap", "fluent-bit-config")],
+    [("DaemonSet", "fluent-bit"), ("ConfigMap", "fluent-bit-config")],
 ])
-def test_removing_promtail_removes_the_pushes_edge(production: list[Manifest], drop: list[tuple[str, str]]) -> None:
+def test_removing_the_log_agent_removes_the_pushes_edge(production: list[Manifest],
+                                                        drop: list[tuple[str, str]]) -> None:
     assert [e for e in build(production).edges if e.verb == PUSHES]
     mutated = build(_without(production, *drop))
     assert [e for e in mutated.edges if e.verb == PUSHES] == []
@@ -344,6 +346,7 @@ def test_an_unrendered_loki_service_leaves_the_push_pointing_outside(production:
     assert graph.node(push.target).kind == "external"
     assert push.via == ""
     assert graph.node(push.target).label == "http://loki.leanvibe-monitoring.svc.cluster.local:3100/loki/api/v1/push"
+    assert push.detail == "pods, backend, neo4j, redis, syslog, journal"
 
 
 def test_removing_alerting_from_prometheus_removes_its_alerts_edge(production: list[Manifest]) -> None:

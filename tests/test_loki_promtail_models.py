@@ -12,11 +12,10 @@ import pytest
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from leanvibe_stack.models import loki, promtail
+from leanvibe_stack.models import loki
 from leanvibe_stack.models.loki import LokiConfig, render_loki_config
-from leanvibe_stack.models.promtail import PromtailConfig, render_promtail_config
 
-# Same content as the production profile's loki_config / promtail_config fragment.
+# Same content as the production profile's loki config fragment.
 FRAGMENT = Path(__file__).parent / "assets" / "loki_promtail.yaml"
 
 Data = dict[str, Any]
@@ -32,16 +31,8 @@ def _loki_data() -> Data:
     return copy.deepcopy(_fragment()["loki_config"])
 
 
-def _promtail_data() -> Data:
-    return copy.deepcopy(_fragment()["promtail_config"])
-
-
 def _loki() -> LokiConfig:
     return LokiConfig.model_validate(_loki_data())
-
-
-def _promtail() -> PromtailConfig:
-    return PromtailConfig.model_validate(_promtail_data())
 
 
 def _render_loki(join: list[str]) -> dict[str, Any]:
@@ -53,41 +44,12 @@ def _render_loki(join: list[str]) -> dict[str, Any]:
     )
 
 
-def _backend_stages(data: Data) -> list[Any]:
-    stages: list[Any] = data["scrape_configs"]["leanvibe-backend"]["pipeline_stages"]
-    return stages
-
-
-def _backend_metrics(data: Data) -> dict[str, Any]:
-    for stage in _backend_stages(data):
-        if "metrics" in stage:
-            metrics: dict[str, Any] = stage["metrics"]
-            return metrics
-    raise AssertionError("no metrics stage in leanvibe-backend")
-
-
-def _backend_labels(data: Data) -> dict[str, Any]:
-    for stage in _backend_stages(data):
-        if "labels" in stage:
-            labels: dict[str, Any] = stage["labels"]
-            return labels
-    raise AssertionError("no labels stage in leanvibe-backend")
-
-
 # --- (a) the fragment validates and renders --------------------------------------------------
 
 
 def test_fragment_validates() -> None:
     config = _loki()
     assert [period.store for period in config.schema_config.configs] == ["boltdb-shipper", "tsdb"]
-    assert list(_promtail().scrape_configs) == [
-        "kubernetes-pods",
-        "syslog",
-        "journal",
-        "leanvibe-backend",
-        "neo4j",
-        "redis",
-    ]
 
 
 def test_loki_renders_upstream_keys_in_block_order() -> None:
@@ -117,15 +79,12 @@ def test_loki_renders_upstream_keys_in_block_order() -> None:
 
 def test_rendered_files_are_plain_yaml() -> None:
     loki_text = yaml.safe_dump(_render_loki(["loki-memberlist:7946"]), sort_keys=False)
-    promtail_text = yaml.safe_dump(
-        render_promtail_config(_promtail(), push_url="http://loki:3100/loki/api/v1/push", positions_file="/p")
-    )
-    assert "!!python" not in loki_text + promtail_text
-    assert "${" not in loki_text + promtail_text
+    assert "!!python" not in loki_text
+    assert "${" not in loki_text
 
 
 def test_every_field_is_documented() -> None:
-    for module in (loki, promtail):
+    for module in (loki,):
         for name, model in inspect.getmembers(module, inspect.isclass):
             if issubclass(model, BaseModel) and model.__module__ == module.__name__:
                 undocumented = [f for f, info in model.model_fields.items() if not info.description]
@@ -232,88 +191,6 @@ def test_loki_seed_bug_is_refused(bug: str) -> None:
     assert message in str(caught.value)
 
 
-def _metric_option_outside_config(data: Data) -> None:
-    metric = _backend_metrics(data)["log_lines_total"]
-    metric["match_all"] = metric["config"].pop("match_all")
-    metric["count_entry_bytes"] = False
-
-
-def _count_bytes_with_inc(data: Data) -> None:
-    _backend_metrics(data)["log_lines_total"]["config"]["count_entry_bytes"] = True
-
-
-def _label(name: str) -> Mutation:
-    def mutate(data: Data) -> None:
-        _backend_labels(data)[name] = None
-
-    return mutate
-
-
-def _nested_label(data: Data) -> None:
-    neo4j = data["scrape_configs"]["neo4j"]["pipeline_stages"]
-    match = next(stage for stage in neo4j if "match" in stage)
-    match["match"]["stages"].append({"labels": {"user": "user_id"}})
-
-
-def _seed_clients(data: Data) -> None:
-    data["clients"] = [{"url": "http://loki:3100/loki/api/v1/push", "tenant_id": "leanvibe-production"}]
-
-
-def _brace_group(data: Data) -> None:
-    data["scrape_configs"]["kubernetes-pods"]["relabel_configs"][-1]["replacement"] = (
-        "/var/log/pods/*${1}/*.log"
-    )
-
-
-def _two_key_stage(data: Data) -> None:
-    _backend_stages(data).insert(0, {"cri": {}, "docker": {}})
-
-
-def _unknown_stage(data: Data) -> None:
-    _backend_stages(data).insert(0, {"crio": {}})
-
-
-def _match_without_stages(data: Data) -> None:
-    _backend_stages(data).append({"match": {"selector": '{level="debug"}'}})
-
-
-def _job_name_field(data: Data) -> None:
-    data["scrape_configs"]["syslog"]["job_name"] = "syslog"
-
-
-PROMTAIL_BUGS: dict[str, tuple[Mutation, str]] = {
-    "match_all outside config": (_metric_option_outside_config, "'match_all' is not accepted"),
-    "count_entry_bytes needs add": (_count_bytes_with_inc, "count_entry_bytes: true needs action: add"),
-    "request_id label": (_label("request_id"), "unbounded value"),
-    "tenant_id label": (_label("tenant_id"), "unbounded value"),
-    "pid label": (_label("pid"), "unbounded value"),
-    "renamed unbounded label in a match": (_nested_label, "unbounded value (user_id)"),
-    "clients list": (_seed_clients, "'clients' is not accepted"),
-    "client url": (_set("client.url", "http://loki:3100/loki/api/v1/push"), "'url' is not accepted"),
-    "${1} placeholder": (_brace_group, "placeholder"),
-    "two keys in one stage": (_two_key_stage, "malformed pipeline stage"),
-    "unknown stage": (_unknown_stage, "unknown or malformed pipeline stage"),
-    "match keep without stages": (_match_without_stages, "needs stages"),
-    "job_name inside the job": (_job_name_field, "'job_name' is not accepted"),
-}
-
-
-@pytest.mark.parametrize("bug", list(PROMTAIL_BUGS))
-def test_promtail_seed_bug_is_refused(bug: str) -> None:
-    mutate, message = PROMTAIL_BUGS[bug]
-    data = _promtail_data()
-    mutate(data)
-    with pytest.raises(ValidationError) as caught:
-        PromtailConfig.model_validate(data)
-    assert message in str(caught.value)
-
-
-def test_unbounded_values_are_allowed_as_structured_metadata() -> None:
-    data = _promtail_data()
-    _backend_stages(data).append({"structured_metadata": {"request_id": None, "tenant_id": None}})
-    PromtailConfig.model_validate(data)
-
-
 def test_refusal_points_at_the_offending_block() -> None:
     data = _loki_data()
     _set("storage_config.boltdb_shipper.shared_store", "s3")(data)
@@ -365,52 +242,3 @@ def test_placeholder_alertmanager_url_is_refused() -> None:
         render_loki_config(
             _loki(), memberlist_join=[], alertmanager_url="${ALERTMANAGER_URL}", alertmanager_discovery=False
         )
-
-
-# --- (d) promtail: exactly one client --------------------------------------------------------
-
-
-def test_promtail_renders_exactly_one_client() -> None:
-    push = "http://loki.leanvibe-monitoring.svc:3100/loki/api/v1/push"
-    rendered = render_promtail_config(
-        _promtail(), push_url=push, positions_file="/run/promtail/positions.yaml"
-    )
-    assert list(rendered) == ["server", "clients", "positions", "scrape_configs"]
-    assert rendered["clients"] == [{"url": push, "tenant_id": "leanvibe-production"}]
-    assert rendered["positions"] == {"filename": "/run/promtail/positions.yaml"}
-
-
-def test_jobs_render_as_a_list_with_job_name_first() -> None:
-    rendered = render_promtail_config(
-        _promtail(), push_url="http://loki:3100/loki/api/v1/push", positions_file="/p"
-    )
-    jobs = rendered["scrape_configs"]
-    assert [job["job_name"] for job in jobs] == list(_promtail().scrape_configs)
-    assert all(next(iter(job)) == "job_name" for job in jobs)
-
-
-def test_app_jobs_tail_files_and_are_not_tailed_twice() -> None:
-    rendered = render_promtail_config(
-        _promtail(), push_url="http://loki:3100/loki/api/v1/push", positions_file="/p"
-    )
-    jobs = {job["job_name"]: job for job in rendered["scrape_configs"]}
-    for name in ("leanvibe-backend", "neo4j", "redis"):
-        assert any(rule.get("target_label") == "__path__" for rule in jobs[name]["relabel_configs"])
-        assert jobs[name]["pipeline_stages"][0] == {"cri": {}}
-    drops = [rule for rule in jobs["kubernetes-pods"]["relabel_configs"] if rule.get("action") == "drop"]
-    assert drops and "leanvibe-backend" in drops[0]["regex"]
-
-
-def test_metric_options_render_inside_config() -> None:
-    rendered = render_promtail_config(
-        _promtail(), push_url="http://loki:3100/loki/api/v1/push", positions_file="/p"
-    )
-    backend = next(job for job in rendered["scrape_configs"] if job["job_name"] == "leanvibe-backend")
-    metrics = next(stage["metrics"] for stage in backend["pipeline_stages"] if "metrics" in stage)
-    assert metrics["log_lines_total"] == {
-        "type": "Counter",
-        "description": "Total number of log lines",
-        "config": {"match_all": True, "action": "inc"},
-    }
-    assert metrics["error_logs_total"]["source"] == "level"
-    assert metrics["error_logs_total"]["config"] == {"value": "error", "action": "inc"}

@@ -44,11 +44,9 @@ def test_every_shipped_pin_past_its_support_is_reported(production: list[Manifes
     assert {f.check for f in findings} == {"image.end-of-life"}
     by_workload = {f.object.name: f.message for f in findings if f.object}
     # Prometheus, Alertmanager, Grafana, node_exporter, kube-state-metrics, blackbox_exporter: supported lines.
-    assert sorted(by_workload) == ["loki", "promtail"]
+    assert sorted(by_workload) == ["loki"]
     assert "loki 2.9 has been unsupported since 2025-11-07" in by_workload["loki"]
     assert "supported: 3.6, 3.7" in by_workload["loki"]
-    assert "promtail 2.9 has been unsupported since 2026-03-02" in by_workload["promtail"]
-    assert "no line in the catalogue is supported any more" in by_workload["promtail"]
 
 
 def test_the_check_date_decides(production: list[Manifest]) -> None:

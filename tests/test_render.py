@@ -56,6 +56,8 @@ CREDENTIAL_PATTERNS = {
 }
 LOKI_REMOVED_KEYS = {"max_transfer_retries", "shared_store", "enforce_metric_name", "sse_encryption", "table_manager"}
 UNBOUNDED_LABELS = {"request_id", "tenant_id", "pid"}
+# Fluent Bit expands it from the env var its DaemonSet sets (spec.nodeName): the one `${` that is meant.
+EXPANDED_BY_FLUENT_BIT = "${NODE_NAME}"
 
 
 # --- helpers -------------------------------------------------------------------------------------------------
@@ -161,7 +163,7 @@ def config_file_args(workload: dict[str, Any]) -> list[str]:
         arg.split("=", 1)[1]
         for container in containers(workload)
         for arg in [*container.get("command", []), *container.get("args", [])]
-        if arg.startswith(("--config.file=", "-config.file="))
+        if arg.startswith(("--config.file=", "-config.file=", "--config="))
     ]
 
 
@@ -195,24 +197,15 @@ def placeholder_findings(objs: list[dict[str, Any]]) -> list[str]:
     found = []
     for obj in objs:
         for value in walk(obj):
-            if isinstance(value, str) and "${" in value:
+            if isinstance(value, str) and "${" in value.replace(EXPANDED_BY_FLUENT_BIT, ""):
                 found.append(f"{obj['kind']}/{obj['metadata']['name']}: {value[:80]!r}")
         for key, text in obj.get("data", {}).items() if obj["kind"] == "ConfigMap" else ():
             if not key.endswith((".json", ".yml", ".yaml")):
                 continue  # templates and other plain text: covered by the raw-string walk above
             embedded = json.loads(text) if key.endswith(".json") else yaml.safe_load(text)
             found += [f"{obj['metadata']['name']}/{key}: {v!r}" for v in walk(embedded)
-                      if isinstance(v, str) and "${" in v]
+                      if isinstance(v, str) and "${" in v.replace(EXPANDED_BY_FLUENT_BIT, "")]
     return found
-
-
-def pipeline_stages(stages: list[dict[str, Any]]) -> Iterator[tuple[str, Any]]:
-    """Every Promtail pipeline stage as (type, body), nested `match` stages included."""
-    for stage in stages:
-        ((kind, body),) = stage.items()
-        yield kind, body
-        if kind == "match":
-            yield from pipeline_stages(body.get("stages", []))
 
 
 # --- 1. objects ----------------------------------------------------------------------------------------------
@@ -284,7 +277,7 @@ def test_no_rendered_string_contains_a_placeholder(rendered: dict[str, list[Mani
     for profile, manifests in rendered.items():
         findings = placeholder_findings([m.obj for m in manifests])
         assert findings == [], f"{profile}: `${{` survives in {findings}"
-        assert "${" not in output.stream(manifests), profile
+        assert "${" not in output.stream(manifests).replace(EXPANDED_BY_FLUENT_BIT, ""), profile
 
 
 def test_no_configmap_holds_a_credential(rendered: dict[str, list[Manifest]]) -> None:
@@ -358,7 +351,7 @@ def test_alertmanager_templates_glob_matches_the_mounted_templates(production: l
     ("StatefulSet", "prometheus", "prometheus-config", "prometheus.yml"),
     ("StatefulSet", "alertmanager", "alertmanager-config", "alertmanager.yml"),
     ("StatefulSet", "loki", "loki-config", "loki.yaml"),
-    ("DaemonSet", "promtail", "promtail-config", "promtail.yaml"),
+    ("DaemonSet", "fluent-bit", "fluent-bit-config", "fluent-bit.yaml"),
 ])
 def test_config_file_flag_names_the_mounted_configmap_key(
     rendered: dict[str, list[Manifest]], kind: str, name: str, configmap: str, key: str
@@ -493,7 +486,7 @@ def test_every_pod_mounting_a_configmap_carries_a_config_checksum(rendered: dict
     for profile, manifests in rendered.items():
         mounting = [w for w in workloads(manifests)
                     if any(configmap_sources(v) for v in pod_spec(w).get("volumes", []))]
-        assert {w["metadata"]["name"] for w in mounting} >= {"prometheus", "alertmanager", "loki", "promtail",
+        assert {w["metadata"]["name"] for w in mounting} >= {"prometheus", "alertmanager", "loki", "fluent-bit",
                                                              "grafana"}
         for workload in mounting:
             value = workload["spec"]["template"]["metadata"].get("annotations", {}).get("checksum/config", "")
@@ -517,7 +510,7 @@ def test_changing_an_alert_rolls_prometheus_and_nothing_else(
 
     assert pod_checksum(changed, "StatefulSet", "prometheus") != pod_checksum(production, "StatefulSet", "prometheus")
     for kind, name in [("Deployment", "grafana"), ("StatefulSet", "alertmanager"), ("StatefulSet", "loki"),
-                       ("DaemonSet", "promtail")]:
+                       ("DaemonSet", "fluent-bit")]:
         assert pod_checksum(changed, kind, name) == pod_checksum(production, kind, name), name
 
 
@@ -559,7 +552,7 @@ def test_host_access_pods_live_only_in_the_labelled_agents_namespace(
             if any("hostPath" in v for v in pod_spec(w).get("volumes", []))
             or pod_spec(w).get("hostNetwork") or pod_spec(w).get("hostPID")
         }
-        assert host == {"promtail": settings.agents_namespace, "node-exporter": settings.agents_namespace}, profile
+        assert host == {"fluent-bit": settings.agents_namespace, "node-exporter": settings.agents_namespace}, profile
 
         agents = get(manifests, "Namespace", settings.agents_namespace, "")
         assert agents["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
@@ -568,64 +561,68 @@ def test_host_access_pods_live_only_in_the_labelled_agents_namespace(
         assert main["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
 
 
-# --- 11. Promtail --------------------------------------------------------------------------------------------
+# --- 11. Fluent Bit ------------------------------------------------------------------------------------------
 
 
-def test_promtail_pushes_once_to_the_loki_service(
-    production: list[Manifest], loaded: dict[str, LoadedProfile]
+def test_every_log_output_pushes_to_the_loki_service(
+    rendered: dict[str, list[Manifest]], loaded: dict[str, LoadedProfile]
 ) -> None:
-    domain = loaded["production"].stack.global_.cluster_domain
-    config = config_file(production, "promtail-config", "promtail.yaml")
-    assert "client" not in config
-    (client,) = config["clients"]
-    url = urlsplit(client["url"])
-    services = {fqdn(s, domain): s for s in objects(production, "Service")}
-    assert url.hostname in services, f"{url.hostname} is not a rendered Service"
-    assert services[url.hostname]["metadata"]["name"] == "loki"
-    assert url.port == 3100 and 3100 in {p["port"] for p in services[url.hostname]["spec"]["ports"]}
-    assert url.path == "/loki/api/v1/push"
-    args = [arg for c in containers(find(production, "DaemonSet", "promtail")) for arg in c.get("args", [])]
-    assert [arg for arg in args if arg.lstrip("-").startswith("client.")] == []
-
-
-def test_promtail_kubernetes_jobs_set_a_path(rendered: dict[str, list[Manifest]]) -> None:
     for profile, manifests in rendered.items():
-        config = config_file(manifests, "promtail-config", "promtail.yaml")
-        kubernetes_jobs = [job for job in config["scrape_configs"] if job.get("kubernetes_sd_configs")]
-        assert len(kubernetes_jobs) >= 4
-        for job in kubernetes_jobs:
-            targets = [step.get("target_label") for step in job.get("relabel_configs", [])]
-            assert "__path__" in targets, f"{profile}: {job['job_name']} sets no __path__"
+        domain = loaded[profile].stack.global_.cluster_domain
+        services = {fqdn(s, domain): s for s in objects(manifests, "Service")}
+        outputs = config_file(manifests, "fluent-bit-config", "fluent-bit.yaml")["pipeline"]["outputs"]
+        assert len(outputs) >= 4, profile
+        for loki_output in outputs:
+            assert loki_output["name"] == "loki"
+            assert services[loki_output["host"]]["metadata"]["name"] == "loki", f"{profile}: {loki_output['host']}"
+            assert loki_output["port"] == 3100 and loki_output["uri"] == "/loki/api/v1/push"
+            assert loki_output["tenant_id"] == f"leanvibe-{loaded[profile].stack.global_.environment}"
 
 
-def test_promtail_backend_job_decodes_cri_before_json(production: list[Manifest]) -> None:
-    config = config_file(production, "promtail-config", "promtail.yaml")
-    (job,) = [j for j in config["scrape_configs"] if j["job_name"] == "leanvibe-backend"]
-    kinds = [next(iter(stage)) for stage in job["pipeline_stages"]]
-    assert "cri" in kinds and "json" in kinds
-    assert kinds.index("cri") < kinds.index("json")
+def test_container_logs_are_read_as_cri_and_the_backend_json_after_kubernetes_metadata(
+    production: list[Manifest],
+) -> None:
+    config = config_file(production, "fluent-bit-config", "fluent-bit.yaml")
+    (containers_input,) = [i for i in config["pipeline"]["inputs"] if i["alias"] == "containers"]
+    assert containers_input["path"] == "/var/log/containers/*.log"
+    assert containers_input["multiline.parser"] == "cri"
+    order = [f["alias"] for f in config["pipeline"]["filters"]]
+    assert order.index("tracebacks") < order.index("kubernetes") < order.index("applications")
+    assert order.index("applications") < order.index("backend-json")
+    (backend,) = [f for f in config["pipeline"]["filters"] if f["alias"] == "backend-json"]
+    assert backend["match"] == "app.leanvibe-backend" and backend["key_name"] == "log"
+    (parser,) = [p for p in config["parsers"] if p["name"] == backend["parser"]]
+    assert parser["format"] == "json" and parser["time_key"] == "timestamp"
 
 
-def test_promtail_labels_are_bounded(rendered: dict[str, list[Manifest]]) -> None:
+def test_log_labels_are_bounded(rendered: dict[str, list[Manifest]]) -> None:
     for profile, manifests in rendered.items():
-        config = config_file(manifests, "promtail-config", "promtail.yaml")
-        for job in config["scrape_configs"]:
-            for kind, body in pipeline_stages(job.get("pipeline_stages", [])):
-                if kind == "labels":
-                    assert not UNBOUNDED_LABELS & set(body), f"{profile}: {job['job_name']} labels {sorted(body)}"
+        config = config_file(manifests, "fluent-bit-config", "fluent-bit.yaml")
+        for loki_output in config["pipeline"]["outputs"]:
+            names = {entry.split("=", 1)[0].strip() for entry in loki_output["labels"].split(",")}
+            assert not UNBOUNDED_LABELS & names, f"{profile}: {loki_output['alias']} labels {sorted(names)}"
 
 
-def test_promtail_positions_survive_pod_restarts(production: list[Manifest]) -> None:
-    config = config_file(production, "promtail-config", "promtail.yaml")
-    positions = config["positions"]["filename"]
-    daemonset = find(production, "DaemonSet", "promtail")
+def test_offsets_and_buffers_survive_pod_restarts(production: list[Manifest]) -> None:
+    config = config_file(production, "fluent-bit-config", "fluent-bit.yaml")
+    daemonset = find(production, "DaemonSet", "fluent-bit")
     volumes = {v["name"]: v for v in pod_spec(daemonset)["volumes"]}
-    holders = [m for c in containers(daemonset) for m in c.get("volumeMounts", [])
-               if positions.startswith(m["mountPath"].rstrip("/") + "/")]
-    assert holders, f"no volume holds {positions}"
-    deepest = max(holders, key=lambda m: len(m["mountPath"]))
-    assert "hostPath" in volumes[deepest["name"]], f"{positions} is on {volumes[deepest['name']]}"
-    assert not deepest.get("readOnly", False)
+    paths = [config["service"]["storage.path"], *(i["db"] for i in config["pipeline"]["inputs"])]
+    for path in paths:
+        holders = [m for c in containers(daemonset) for m in c.get("volumeMounts", [])
+                   if path.startswith(m["mountPath"].rstrip("/") + "/")]
+        assert holders, f"no volume holds {path}"
+        deepest = max(holders, key=lambda m: len(m["mountPath"]))
+        assert "hostPath" in volumes[deepest["name"]], f"{path} is on {volumes[deepest['name']]}"
+        assert not deepest.get("readOnly", False)
+
+
+def test_the_node_name_fluent_bit_expands_comes_from_its_own_pod(production: list[Manifest]) -> None:
+    config = yaml.safe_dump(config_file(production, "fluent-bit-config", "fluent-bit.yaml"))
+    assert EXPANDED_BY_FLUENT_BIT in config
+    (container,) = containers(find(production, "DaemonSet", "fluent-bit"))
+    env = {e["name"]: e for e in container["env"]}
+    assert env["NODE_NAME"]["valueFrom"] == {"fieldRef": {"fieldPath": "spec.nodeName"}}
 
 
 # --- 12. Loki ------------------------------------------------------------------------------------------------

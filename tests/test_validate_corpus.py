@@ -72,7 +72,7 @@ CROSSREF_CHECKS = ("selector.mismatch", "service.no-pods", "service.target-port"
                    "ref.secret", "ref.pvc", "ref.serviceaccount", "ref.configmap-key", "mount.config-file",
                    "mount.rule-files", "mount.templates", "url.unresolved", "binding.role", "binding.subject")
 TEMPLATE_CHECKS = ("rules.template", "alertmanager.template")
-PROMQL_CHECKS = ("promql.parse", "metrics.unknown")
+PROMQL_CHECKS = ("promql.parse", "metrics.unknown", "logql.unknown-label")
 SECURITY_CHECKS = ("security.pss", "security.credential", "security.placeholder", "image.unpinned")
 TOOL_CHECKS = ("tool.amtool", "tool.promtool-rules", "tool.promtool-tests", "tool.not-run")
 SIZE_CHECKS = ("configmap.too-large", "object.too-large-for-client-apply")

@@ -144,7 +144,7 @@ def test_undefined_variable_is_reported_with_its_name(production: list[Manifest]
     row = {"title": "row", "type": "row", "panels": [target("sum(leanvibe_active_tenants_total) > $threshold")]}
     [finding] = promql.check(edited(production, OVERVIEW, add_panels(row)))
     assert finding.check == "promql.parse"
-    assert finding.path == f"{OVERVIEW}:panels[15].panels[0].targets[0].expr"
+    assert finding.path == f"{OVERVIEW}:panels[18].panels[0].targets[0].expr"
     assert "$threshold" in finding.message
 
 

@@ -4,7 +4,7 @@ Objects are matched by (apiVersion, kind, namespace, name).  A changed object is
 diff of its YAML, except that
 
 * every multi-line value of a ConfigMap's `data` (an embedded config file: prometheus.yml, a rule
-  file, alertmanager.yml, loki.yaml, promtail.yaml, a dashboard's JSON, a template) is diffed as its
+  file, alertmanager.yml, loki.yaml, fluent-bit.yaml, a dashboard's JSON, a template) is diffed as its
   own text, with its own line numbers, and stands as a placeholder in the object's YAML;
 * `checksum/config` pod annotations are left out of the YAML diff and collapsed into one note per
   pod owner that names the mounted ConfigMaps (or Secrets) that changed and so caused it.

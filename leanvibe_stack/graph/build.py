@@ -26,6 +26,7 @@ from leanvibe_stack.validate.bundle import (
     as_list,
     dicts,
     is_probe_job,
+    loki_outputs,
     program_of,
     scrape_address,
 )
@@ -79,13 +80,13 @@ def build(manifests: list[Manifest] | Bundle) -> Graph:
     """The graph of a rendered stack (or any set of objects `validate` would accept)."""
     bundle = manifests if isinstance(manifests, Bundle) else Bundle(manifests)
     builder = _Builder(bundle)
-    configs = {program: _configs(bundle, program) for program in ("prometheus", "alertmanager", "loki", "promtail")}
+    configs = {program: _configs(bundle, program) for program in ("prometheus", "alertmanager", "loki", "fluent-bit")}
     for config in configs["prometheus"]:
         _prometheus(builder, config)
     for config in configs["loki"]:
         _loki(builder, config)
-    for config in configs["promtail"]:
-        _promtail(builder, config)
+    for config in configs["fluent-bit"]:
+        _fluent_bit(builder, config)
     _grafana(builder)
     for config in configs["alertmanager"]:
         _alertmanager(builder, config)
@@ -190,12 +191,17 @@ def _loki(builder: _Builder, config: ConfigFile) -> None:
                                 config.pod.namespace, url.strip())
 
 
-def _promtail(builder: _Builder, config: ConfigFile) -> None:
-    for client in dicts(config.data.get("clients")):
-        url = str(client.get("url", ""))
+def _fluent_bit(builder: _Builder, config: ConfigFile) -> None:
+    # One edge per Loki address, naming the outputs that push there.
+    aliases: dict[str, list[str]] = {}
+    for where, output in loki_outputs(config.data):
+        url = f"http://{output.get('host', '')}:{output.get('port')}{output.get('uri', '')}"
+        aliases.setdefault(url, []).append(str(output.get("alias") or where))
+    for url, names in aliases.items():
         host = urlsplit(url).hostname
         if host:
-            builder.to_endpoint(builder.workload(config.pod.owner), PUSHES, "", host, config.pod.namespace, url)
+            builder.to_endpoint(builder.workload(config.pod.owner), PUSHES, ", ".join(names), host,
+                                config.pod.namespace, url)
 
 
 def _grafana(builder: _Builder) -> None:

@@ -11,7 +11,7 @@ merged profile before it is validated (so `profiles show` prints them as default
 | `global.external_url_base`                         | `{environment}.{domain}`                |
 | `loki.config.storage_config.aws.bucketnames`       | `leanvibe-loki-storage-{environment}`   |
 | `loki.config.storage_config.aws.region`            | `global.region`                         |
-| `promtail.config.client.tenant_id`                 | `leanvibe-{environment}`                |
+| `fluent_bit.tenant_id`                             | `leanvibe-{environment}`                |
 
 A profile that changes `global.environment` inherits none of these from its parent (`forget`): the
 parent wrote them for its own environment, so they are derived again unless the profile sets them
@@ -40,7 +40,7 @@ IDENTITY_KEYS: tuple[tuple[str, ...], ...] = (
     ("global", "external_url_base"),
     ("loki", "config", "storage_config", "aws", "bucketnames"),
     ("loki", "config", "storage_config", "aws", "region"),
-    ("promtail", "config", "client", "tenant_id"),
+    ("fluent_bit", "tenant_id"),
 )
 
 
@@ -66,7 +66,7 @@ def with_identity_defaults(data: Any) -> Any:
     s3 = ("loki", "config", "storage_config", "aws")
     _default(derived, s3, "bucketnames", f"{PREFIX}-loki-storage-{environment}")
     _default(derived, s3, "region", region)
-    _default(derived, ("promtail", "config", "client"), "tenant_id", f"{PREFIX}-{environment}")
+    _default(derived, ("fluent_bit",), "tenant_id", f"{PREFIX}-{environment}")
     return derived
 
 
@@ -124,7 +124,7 @@ def identity_of(stack: Stack) -> Identity:
     aws = stack.loki.config.storage_config.aws
     if aws is not None:
         names.update(bucket.strip() for bucket in aws.bucketnames.split(","))
-    tenant = stack.promtail.config.client.tenant_id
+    tenant = stack.fluent_bit.tenant_id
     if tenant:
         names.add(tenant)
     return Identity(settings.environment, frozenset(names), frozenset(settings.shared_names))

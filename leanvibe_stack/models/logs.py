@@ -1,12 +1,12 @@
-"""Loki and Promtail workloads; their config file models live in loki.py and promtail.py."""
+"""Loki and Fluent Bit workloads; their config file models live in loki.py and fluentbit.py."""
 
 from __future__ import annotations
 
 from pydantic import Field, model_validator
 
 from leanvibe_stack.models.base import SecretRef, StrictModel, at
+from leanvibe_stack.models.fluentbit import FluentBitConfig
 from leanvibe_stack.models.loki import LokiConfig
-from leanvibe_stack.models.promtail import PromtailConfig
 from leanvibe_stack.models.workload import MAX_REPLICAS, HttpProbe, NonRootWorkload, Storage, Toleration, Workload
 
 
@@ -37,8 +37,11 @@ class Loki(NonRootWorkload):
         return self
 
 
-class Promtail(Workload):
-    """The Promtail DaemonSet (host-access exception: it reads node log files as root)."""
+class FluentBit(Workload):
+    """The Fluent Bit DaemonSet (host-access exception: it reads node log files as root)."""
 
     tolerations: list[Toleration] = Field(default_factory=list, description="Taints it runs on anyway.")
-    config: PromtailConfig = Field(description="promtail.yaml, mirroring the Promtail 2.9 reference.")
+    tenant_id: str | None = Field(
+        None, description="Loki tenant (X-Scope-OrgID) of every push (default `leanvibe-<environment>`)."
+    )
+    config: FluentBitConfig = Field(description="fluent-bit.yaml, mirroring Fluent Bit 5.1's YAML configuration.")

@@ -12,7 +12,7 @@ from leanvibe_stack.models.blackbox import BlackboxExporter, probe_job_names
 from leanvibe_stack.models.exporters import KubeStateMetrics, NodeExporter
 from leanvibe_stack.models.grafana import Grafana
 from leanvibe_stack.models.identity import with_identity_defaults
-from leanvibe_stack.models.logs import Loki, Promtail
+from leanvibe_stack.models.logs import FluentBit, Loki
 from leanvibe_stack.models.prometheus import PrometheusServer
 
 
@@ -32,7 +32,7 @@ class GlobalSettings(StrictModel):
 
     namespace: DnsLabel = Field(description="Namespace of the stack (restricted Pod Security Standard).")
     agents_namespace: DnsLabel = Field(
-        description="Namespace of the host-access agents (Promtail, node-exporter), labelled `privileged`."
+        description="Namespace of the host-access agents (Fluent Bit, node-exporter), labelled `privileged`."
     )
     app_namespace: DnsLabel = Field(
         description="Namespace of the monitored LeanVibe application (default `leanvibe-<environment>`)."
@@ -84,7 +84,7 @@ class Stack(StrictModel):
     prometheus: PrometheusServer = Field(description="Prometheus server, scrape jobs and alert rules.")
     alertmanager: Alertmanager = Field(description="Alertmanager cluster, routes and receivers.")
     loki: Loki = Field(description="Loki log store.")
-    promtail: Promtail = Field(description="Promtail log collector.")
+    fluent_bit: FluentBit = Field(description="Fluent Bit, the log agent on every node.")
     grafana: Grafana = Field(description="Grafana, datasources and dashboards.")
     node_exporter: NodeExporter = Field(description="node-exporter DaemonSet.")
     kube_state_metrics: KubeStateMetrics = Field(description="kube-state-metrics Deployment.")
@@ -96,6 +96,14 @@ class Stack(StrictModel):
     @classmethod
     def _identity(cls, data: Any) -> Any:
         return with_identity_defaults(data)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _promtail_replaced(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "promtail" in data:
+            raise ValueError(at(("promtail",), "Promtail reached end of life on 2026-03-02 and was replaced by "
+                                               "fluent_bit (README: Upgrading); move its settings there"))
+        return data
 
     @model_validator(mode="after")
     def _namespaces_differ(self) -> Stack:

@@ -18,7 +18,7 @@ def render_stack(stack: Stack) -> list[Manifest]:
         *prometheus.render(stack, topo),
         *alertmanager.render(stack, topo),
         *logs.render_loki(stack, topo),
-        *logs.render_promtail(stack, topo),
+        *logs.render_fluent_bit(stack, topo),
         *grafana.render(stack, topo),
         *exporters.render_node_exporter(stack, topo),
         *exporters.render_kube_state_metrics(stack, topo),

@@ -1,4 +1,4 @@
-"""Loki (StatefulSet, memberlist ring) and Promtail (DaemonSet in the agents namespace)."""
+"""Loki (StatefulSet, memberlist ring) and Fluent Bit (DaemonSet in the agents namespace)."""
 
 from __future__ import annotations
 
@@ -6,21 +6,23 @@ from typing import Any
 
 from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.models.base import SecretRef
+from leanvibe_stack.models.fluentbit import render_fluent_bit_config
 from leanvibe_stack.models.loki import render_loki_config
-from leanvibe_stack.models.promtail import render_promtail_config
 from leanvibe_stack.models.stack import Stack
 from leanvibe_stack.render.common import IngressRule, Peer, checksum, image_ref, yaml_file
 from leanvibe_stack.render.engine import render_object
 from leanvibe_stack.render.topology import Topology
 
 LOKI_CONFIG_DIR = "/etc/loki/config"
-PROMTAIL_CONFIG_DIR = "/etc/promtail"
-POSITIONS_DIR = "/run/promtail"
+FLUENT_BIT_CONFIG_DIR = "/fluent-bit/etc/leanvibe"
+# On the node: tail offsets, the journal cursor and buffered records (see fluent_bit.config).
+FLUENT_BIT_STATE_DIR = "/var/lib/fluent-bit"
 MEMBERLIST_PORT = 7946
 GRPC_PORT = 9096
 
-# Promtail discovers pods cluster-wide to find the log files of those on its node.
-PROMTAIL_RULES = [{"apiGroups": [""], "resources": ["pods", "nodes"], "verbs": ["get", "list", "watch"]}]
+# The kubernetes filter reads the pods of its node's log files (their labels); it asks for no namespaces
+# (namespace_labels is off).
+FLUENT_BIT_RULES = [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}]
 
 
 def render_loki(stack: Stack, topo: Topology) -> list[Manifest]:
@@ -47,7 +49,7 @@ def render_loki(stack: Stack, topo: Topology) -> list[Manifest]:
     if loki.replicas > 1:
         objects.append(render_object("common/poddisruptionbudget.yaml.j2", c.name, c=c))
     if stack.global_.network_policy.enabled:
-        clients = [Peer(topo.promtail), Peer(topo.grafana), Peer(topo.prometheus), Peer(c)]
+        clients = [Peer(topo.fluent_bit), Peer(topo.grafana), Peer(topo.prometheus), Peer(c)]
         rules = [
             IngressRule([(topo.loki_port, "TCP")], clients).as_policy_rule(c.namespace),
             IngressRule([(GRPC_PORT, "TCP"), (MEMBERLIST_PORT, "TCP")], [Peer(c)]).as_policy_rule(c.namespace),
@@ -86,27 +88,24 @@ def _secret_env(name: str, ref: SecretRef) -> dict[str, Any]:
     return {"name": name, "valueFrom": {"secretKeyRef": {"name": ref.secret, "key": ref.key}}}
 
 
-def render_promtail(stack: Stack, topo: Topology) -> list[Manifest]:
-    c, promtail = topo.promtail, stack.promtail
-    config = promtail_config(stack, topo)
+def render_fluent_bit(stack: Stack, topo: Topology) -> list[Manifest]:
+    c, agent = topo.fluent_bit, stack.fluent_bit
+    config = fluent_bit_config(stack, topo)
     return [
         render_object("common/serviceaccount.yaml.j2", c.name, c=c, automount=True),
-        render_object("common/clusterrole.yaml.j2", c.name, c=c, rules=PROMTAIL_RULES),
+        render_object("common/clusterrole.yaml.j2", c.name, c=c, rules=FLUENT_BIT_RULES),
         render_object("common/clusterrolebinding.yaml.j2", c.name, c=c),
         render_object("common/configmap.yaml.j2", c.name, c=c, name=f"{c.name}-config", extra_labels={},
-                      data={"promtail.yaml": yaml_file(config)}),
-        render_object("promtail/daemonset.yaml.j2", c.name, c=c, p=promtail,
-                      image=image_ref(promtail.image, stack.global_), pull_policy=stack.global_.image_pull_policy,
-                      tolerations=[t.model_dump(mode="json") for t in promtail.tolerations],
-                      checksum=checksum(config), config_dir=PROMTAIL_CONFIG_DIR, positions_dir=POSITIONS_DIR),
+                      data={"fluent-bit.yaml": yaml_file(config)}),
+        render_object("fluent-bit/daemonset.yaml.j2", c.name, c=c, f=agent,
+                      image=image_ref(agent.image, stack.global_), pull_policy=stack.global_.image_pull_policy,
+                      tolerations=[t.model_dump(mode="json") for t in agent.tolerations],
+                      checksum=checksum(config), config_dir=FLUENT_BIT_CONFIG_DIR, state_dir=FLUENT_BIT_STATE_DIR,
+                      http_port=agent.config.service.http_port),
     ]
 
 
-def promtail_config(stack: Stack, topo: Topology) -> dict[str, Any]:
-    """promtail.yaml: one client pushing to this stack's Loki, positions on the node."""
-    loki = topo.loki
-    return render_promtail_config(
-        stack.promtail.config,
-        push_url=f"http://{loki.fqdn()}:{topo.loki_port}/loki/api/v1/push",
-        positions_file=f"{POSITIONS_DIR}/positions.yaml",
-    )
+def fluent_bit_config(stack: Stack, topo: Topology) -> dict[str, Any]:
+    """fluent-bit.yaml: every Loki output pushes to this stack's Loki, as this environment's tenant."""
+    return render_fluent_bit_config(stack.fluent_bit.config, loki_host=topo.loki.fqdn(), loki_port=topo.loki_port,
+                                    tenant_id=stack.fluent_bit.tenant_id)

@@ -15,7 +15,7 @@ class Topology:
     prometheus: Component
     alertmanager: Component
     loki: Component
-    promtail: Component
+    fluent_bit: Component
     grafana: Component
     node_exporter: Component
     kube_state_metrics: Component
@@ -30,7 +30,7 @@ class Topology:
             prometheus=component("prometheus", "metrics", instance, stack.prometheus.image, g),
             alertmanager=component("alertmanager", "alerting", instance, stack.alertmanager.image, g),
             loki=component("loki", "logs", instance, stack.loki.image, g),
-            promtail=component("promtail", "log-collector", instance, stack.promtail.image, g,
+            fluent_bit=component("fluent-bit", "log-collector", instance, stack.fluent_bit.image, g,
                                namespace=g.agents_namespace),
             grafana=component("grafana", "dashboards", instance, stack.grafana.image, g),
             node_exporter=component("node-exporter", "exporter", instance, stack.node_exporter.image, g,

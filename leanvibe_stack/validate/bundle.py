@@ -22,7 +22,7 @@ from leanvibe_stack.validate.findings import ObjectRef
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod")
 # Which program a container runs, told by the last part of its image repository.
-PROGRAMS = ("prometheus", "alertmanager", "loki", "promtail", "grafana", "blackbox-exporter")
+PROGRAMS = ("prometheus", "alertmanager", "loki", "fluent-bit", "grafana", "blackbox-exporter")
 GRAFANA_DATASOURCES = "/etc/grafana/provisioning/datasources/"
 
 
@@ -249,16 +249,27 @@ def program_of(container: dict[str, Any]) -> str | None:
 
 
 CONFIG_FLAGS = ("--config.file", "-config.file")
+# Programs whose flag is spelled otherwise (Grafana's `--config` names an ini file, not checked here).
+PROGRAM_CONFIG_FLAGS = {"fluent-bit": ("--config", "-c")}
 
 
 def config_flag(container: dict[str, Any]) -> str | None:
     """The config file a container's command line names (`--config.file=X` or `--config.file X`)."""
     words = [str(word) for word in [*(container.get("command") or []), *(container.get("args") or [])]]
+    flags = PROGRAM_CONFIG_FLAGS.get(program_of(container) or "", CONFIG_FLAGS)
     for i, word in enumerate(words):
         name, equals, value = word.partition("=")
-        if name in CONFIG_FLAGS:
+        if name in flags:
             return value if equals else (words[i + 1] if i + 1 < len(words) else None)
     return None
+
+
+def loki_outputs(fluent_bit: Any) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(JSON path, output) of every `loki` output of a parsed fluent-bit.yaml."""
+    outputs = as_list(as_dict(as_dict(fluent_bit).get("pipeline")).get("outputs"))
+    for i, output in enumerate(outputs):
+        if isinstance(output, dict) and str(output.get("name", "")).lower() == "loki":
+            yield f"pipeline.outputs[{i}]", output
 
 
 def as_list(value: Any) -> list[Any]:

@@ -23,6 +23,7 @@ from leanvibe_stack.validate.bundle import (
     config_flag,
     dicts,
     is_probe_job,
+    loki_outputs,
     scrape_address,
 )
 from leanvibe_stack.validate.dns import CLUSTER_DOMAIN, resolve, service_host, service_of
@@ -328,11 +329,10 @@ def _endpoints(config: ConfigFile) -> Iterator[_Endpoint]:
                     endpoint = _from_target(str(target), f"scrape_configs[{i}].static_configs[{j}].targets[{k}]")
                     if endpoint and endpoint.host != "localhost":
                         yield endpoint
-    elif config.program == "promtail":
-        for i, client in enumerate(dicts(data.get("clients"))):
-            endpoint = _from_url(str(client.get("url", "")), f"clients[{i}].url")
-            if endpoint:
-                yield endpoint
+    elif config.program == "fluent-bit":
+        for where, output in loki_outputs(data):
+            port = output.get("port")
+            yield _Endpoint(str(output.get("host", "")), port if isinstance(port, int) else None, f"{where}.host")
     elif config.program == "loki":
         ruler = as_dict(data.get("ruler"))
         for i, url in enumerate(str(ruler.get("alertmanager_url", "")).split(",")):

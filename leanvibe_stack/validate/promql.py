@@ -48,7 +48,7 @@ COMPONENTS = (
     Component("neo4j.txt", words=("neo4j",)),
     Component("alertmanager.txt", program="alertmanager"),
     Component("loki.txt", program="loki"),
-    Component("promtail.txt", program="promtail"),
+    Component("fluent-bit.txt", program="fluent-bit"),
     Component("grafana.txt", program="grafana"),
     Component("blackbox-exporter.txt", program="blackbox-exporter"),
 )
@@ -347,7 +347,7 @@ class _Checker:
                 continue  # unparseable JSON is another check's business
             obj = ObjectRef.of(manifest)
             variables = Variables.of(dashboard)
-            for path, item, inherited in _panel_targets(dashboard):
+            for path, item, inherited in panel_targets(dashboard):
                 if self.is_prometheus(item.get("datasource") or inherited, variables):
                     expr = item.get("expr")
                     if isinstance(expr, str) and expr.strip():
@@ -380,23 +380,8 @@ class _Checker:
 
     def is_prometheus(self, datasource: Any, variables: Variables) -> bool:
         """Whether a target's data source is (or may be) Prometheus: unknown counts as Prometheus."""
-        kind: str | None = None
-        if isinstance(datasource, dict):
-            kind = datasource.get("type") if datasource.get("type") not in (None, "datasource") else None
-            uid = datasource.get("uid")
-            if kind is None and isinstance(uid, str):
-                kind = self._named_type(uid, variables)
-        elif isinstance(datasource, str):
-            kind = self._named_type(datasource, variables)
+        kind = _datasource_type(datasource, variables, self.datasource_types)
         return kind is None or kind == "prometheus"
-
-    def _named_type(self, name: str, variables: Variables) -> str | None:
-        match = VARIABLE.fullmatch(name)
-        if match:
-            return variables.datasource_types.get(next(g for g in match.groups() if g))
-        if name in self.datasource_types:
-            return self.datasource_types[name]
-        return "loki" if "loki" in name.lower() else None
 
     # -- checking one expression ----------------------------------------------------------------------
     def check_site(self, site: Site) -> None:
@@ -437,7 +422,7 @@ class _Checker:
                 f"(if the application exports it, declare it in validate/catalogue/leanvibe-app.txt)")
 
 
-def _panel_targets(dashboard: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], Any]]:
+def panel_targets(dashboard: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], Any]]:
     """(JSON path, target or annotation, inherited data source) for every query in a dashboard."""
 
     def panels(items: Any, prefix: str) -> Iterator[tuple[str, dict[str, Any], Any]]:
@@ -457,6 +442,32 @@ def _panel_targets(dashboard: dict[str, Any]) -> Iterator[tuple[str, dict[str, A
     for a, annotation in enumerate(annotations.get("list") or [] if isinstance(annotations, dict) else []):
         if isinstance(annotation, dict):
             yield f"annotations.list[{a}]", annotation, None
+
+
+def datasource_type(datasource: Any, variables: Variables, bundle: Bundle) -> str | None:
+    """The type ("prometheus", "loki", ...) of a dashboard target's data source; None when unknown."""
+    return _datasource_type(datasource, variables, _provisioned_datasource_types(bundle))
+
+
+def _datasource_type(datasource: Any, variables: Variables, provisioned: dict[str, str]) -> str | None:
+    kind: str | None = None
+    if isinstance(datasource, dict):
+        kind = datasource.get("type") if datasource.get("type") not in (None, "datasource") else None
+        uid = datasource.get("uid")
+        if kind is None and isinstance(uid, str):
+            kind = _named_type(uid, variables, provisioned)
+    elif isinstance(datasource, str):
+        kind = _named_type(datasource, variables, provisioned)
+    return kind
+
+
+def _named_type(name: str, variables: Variables, provisioned: dict[str, str]) -> str | None:
+    match = VARIABLE.fullmatch(name)
+    if match:
+        return variables.datasource_types.get(next(g for g in match.groups() if g))
+    if name in provisioned:
+        return provisioned[name]
+    return "loki" if "loki" in name.lower() else None
 
 
 def _provisioned_datasource_types(bundle: Bundle) -> dict[str, str]:
