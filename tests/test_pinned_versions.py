@@ -1,5 +1,5 @@
 """Prometheus 3.13: the model refuses what 3.x removed or renamed, and names what to use instead; rules and
-dashboards are checked for what 3.0 changed in PromQL."""
+dashboards are checked for what 3.0 changed in PromQL; Alertmanager 0.34's matchers."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from leanvibe_stack.manifest import Manifest
+from leanvibe_stack.models.alertmanager import InhibitRule, Route
 from leanvibe_stack.models.prometheus import ScrapeJob, flag_problem
 from leanvibe_stack.validate import promql
 from leanvibe_stack.validate.findings import Finding
@@ -182,3 +183,29 @@ def test_dashboard_queries_get_the_same_checks(production: list[Manifest]) -> No
 ])
 def test_label_values_are_stored_as_go_formats_them(value: str, stored: str | None) -> None:
     assert go_float_label(value) == stored
+
+
+# ---- Alertmanager 0.34: matchers both of its parsers read alike ------------------------------------------
+
+
+@pytest.mark.parametrize("matcher", [
+    'severity="critical"', "severity=critical", 'service=~"neo4j|redis"', "service =~ [a-z]+",
+    'message=~"\\\\d+ errors"', 'team!=""', 'text="line\\nbreak"',
+])
+def test_matchers_both_alertmanager_parsers_accept(matcher: str) -> None:
+    assert InhibitRule.model_validate(
+        {"source_matchers": [matcher], "target_matchers": ["severity=warning"], "equal": ["service"]})
+
+
+@pytest.mark.parametrize(("matcher", "says"), [
+    ("team=", 'team=""'),  # the UTF-8 parser needs a value: only the classic fallback reads this
+    ("team=platform team", 'team="platform team"'),
+    ("alertname=Disk!Full", 'alertname="Disk!Full"'),
+    ("path=C:\\temp", 'path="C:\\\\temp"'),
+    ('message=~"\\d+ errors"', "write a backslash as"),  # Go reads \d as a bad escape, classic as \d
+    ('service=="neo4j"', "is not a matcher"),
+])
+def test_matchers_only_the_classic_parser_reads_are_refused_with_a_fix(matcher: str, says: str) -> None:
+    with pytest.raises(ValidationError) as raised:
+        Route.model_validate({"receiver": "r", "matchers": [matcher]})
+    assert says in str(raised.value)
