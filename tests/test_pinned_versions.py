@@ -1,5 +1,5 @@
 """Prometheus 3.13: the model refuses what 3.x removed or renamed, and names what to use instead; rules and
-dashboards are checked for what 3.0 changed in PromQL; Alertmanager 0.34's matchers."""
+dashboards are checked for what 3.0 changed in PromQL; Alertmanager 0.34's matchers; Grafana 12's panel types."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from pydantic import ValidationError
 from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.models.alertmanager import InhibitRule, Route
 from leanvibe_stack.models.prometheus import ScrapeJob, flag_problem
-from leanvibe_stack.validate import promql
+from leanvibe_stack.validate import panels, promql
+from leanvibe_stack.validate.bundle import Bundle
 from leanvibe_stack.validate.findings import Finding
 from leanvibe_stack.validate.promql3 import go_float_label
 from tests.test_validate_promql import edited, only, set_alert_expr
@@ -209,3 +210,27 @@ def test_matchers_only_the_classic_parser_reads_are_refused_with_a_fix(matcher: 
     with pytest.raises(ValidationError) as raised:
         Route.model_validate({"receiver": "r", "matchers": [matcher]})
     assert says in str(raised.value)
+
+
+# ---- Grafana 12: panel types that no longer load ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("profile", ["production", "staging", "development"])
+def test_shipped_dashboards_use_no_removed_panel_type(rendered: dict[str, list[Manifest]], profile: str) -> None:
+    bundle = Bundle(rendered[profile])
+    assert bundle.dashboards and panels.check(bundle) == []
+
+
+@pytest.mark.parametrize(("kind", "instead"), [
+    ("graph", "timeseries"), ("singlestat", "stat"), ("table-old", "table"), ("grafana-piechart-panel", "piechart"),
+    ("grafana-worldmap-panel", "geomap"), ("grafana-singlestat-panel", "stat"),
+])
+def test_removed_panel_types_fail_with_their_replacement(production: list[Manifest], kind: str, instead: str) -> None:
+    def edit(dashboard: Any) -> None:
+        dashboard["panels"][0]["type"] = kind
+        dashboard["panels"].append({"type": "row", "title": "Old", "panels": [{"type": kind, "id": 99}]})
+
+    found = panels.check(edited(production, OVERVIEW, edit))
+    assert [f.path for f in found] == [f"{OVERVIEW}:panels[0].type", f"{OVERVIEW}:panels[15].panels[0].type"]
+    assert all(f.check == "dashboard.panel-type-removed" and f.severity == "error" for f in found)
+    assert f"use type {instead}" in found[0].message and "panel id 99" in found[1].message

@@ -56,6 +56,7 @@ def validate(
     """
     from leanvibe_stack.validate import (
         crossref,
+        panels,
         promql,
         releases,
         routing,
@@ -76,6 +77,7 @@ def validate(
         *crossref.check(bundle),
         *routing.check(bundle),
         *promql.check(bundle),
+        *panels.check(bundle),
         *security.check(bundle),
         *sizes.check(bundle),
         *templates.check(bundle),
