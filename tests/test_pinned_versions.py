@@ -1,9 +1,10 @@
-"""Prometheus 3.13: the model refuses what 3.x removed or renamed, and names what to use instead; rules and
-dashboards are checked for what 3.0 changed in PromQL; Alertmanager 0.34's matchers; Grafana 12's panel types."""
+"""What the pinned versions change: Prometheus 3.13's flags and scrape keys, and the PromQL 3.0 changed;
+Alertmanager 0.34's matchers; Grafana 12's panel types; a supported Kubernetes target."""
 
 from __future__ import annotations
 
 import copy
+import datetime
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +14,7 @@ from pydantic import ValidationError
 from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.models.alertmanager import InhibitRule, Route
 from leanvibe_stack.models.prometheus import ScrapeJob, flag_problem
-from leanvibe_stack.validate import panels, promql
+from leanvibe_stack.validate import panels, promql, releases
 from leanvibe_stack.validate.bundle import Bundle
 from leanvibe_stack.validate.findings import Finding
 from leanvibe_stack.validate.promql3 import go_float_label
@@ -234,3 +235,31 @@ def test_removed_panel_types_fail_with_their_replacement(production: list[Manife
     assert [f.path for f in found] == [f"{OVERVIEW}:panels[0].type", f"{OVERVIEW}:panels[15].panels[0].type"]
     assert all(f.check == "dashboard.panel-type-removed" and f.severity == "error" for f in found)
     assert f"use type {instead}" in found[0].message and "panel id 99" in found[1].message
+
+
+# ---- Kubernetes: the target minor is a supported one ------------------------------------------------------
+
+
+def test_end_of_life_kubernetes_target_warns_with_the_supported_minors() -> None:
+    [finding] = releases.check_kubernetes("1.29", datetime.date(2026, 12, 5))
+    assert (finding.check, finding.severity) == ("kubernetes.end-of-life", "warning")
+    assert "unsupported since 2025-02-28" in finding.message and "1.36 (until 2027-06-28)" in finding.message
+
+
+def test_supported_or_unknown_kubernetes_targets_pass() -> None:
+    day = datetime.date(2026, 12, 5)
+    assert releases.check_kubernetes("1.35", day) == []  # until 2027-02-28
+    assert releases.check_kubernetes("1.99", day) == []  # unknown: schema.version-fallback speaks for it
+    assert releases.check_kubernetes("not-a-version", day) == []
+    assert [f.check for f in releases.check_kubernetes("1.35", datetime.date(2027, 3, 1))] == ["kubernetes.end-of-life"]
+
+
+def test_shipped_profiles_target_a_supported_kubernetes(loaded: dict[str, Any]) -> None:
+    day = datetime.date(2026, 12, 5)
+    for profile in loaded.values():
+        assert releases.check_kubernetes(profile.stack.global_.kubernetes_version, day) == []
+
+
+def test_every_kubernetes_line_has_a_source_and_an_end() -> None:
+    lines = releases.kubernetes_lines().lines.values()
+    assert lines and all(line.source and line.end_of_support for line in lines)

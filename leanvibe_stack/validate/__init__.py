@@ -83,6 +83,7 @@ def validate(
         *templates.check(bundle),
         *synthetic.check(bundle),
         *releases.check(bundle),
+        *releases.check_kubernetes(kube_version),
         *identity_check.check(bundle, identity, other_identities, locate),
     ]
     runs: list[ToolRun] = []
