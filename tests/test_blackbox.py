@@ -146,20 +146,20 @@ def test_a_probe_job_asking_for_an_undefined_module_is_an_error(production: list
     job = next(j for j in config["scrape_configs"] if j["job_name"] == "probe-redis")
     job["params"]["module"] = ["tcp_conect"]
     set_config(manifests, "prometheus-config", "prometheus.yml", config)
-    findings = [f for f in validate(manifests, kube_version="1.29").findings if f.check == "probe.unknown-module"]
+    findings = [f for f in validate(manifests, kube_version="1.36").findings if f.check == "probe.unknown-module"]
     assert len(findings) == 1
     assert "job probe-redis asks blackbox_exporter for module 'tcp_conect'" in findings[0].message
     assert "https_2xx, tcp_connect" in findings[0].message
 
 
 def test_probed_targets_are_not_read_as_scrape_addresses_but_the_exporter_is(production: list[Manifest]) -> None:
-    assert not [f for f in validate(production, kube_version="1.29").findings if f.check == "url.unresolved"]
+    assert not [f for f in validate(production, kube_version="1.36").findings if f.check == "url.unresolved"]
     manifests = edited(production)
     config = config_of(manifests, "prometheus-config", "prometheus.yml")
     job = next(j for j in config["scrape_configs"] if j["job_name"] == "probe-redis")
     job["relabel_configs"][-1]["replacement"] = "blackbox.leanvibe-monitoring.svc:9115"
     set_config(manifests, "prometheus-config", "prometheus.yml", config)
-    unresolved = [f for f in validate(manifests, kube_version="1.29").findings if f.check == "url.unresolved"]
+    unresolved = [f for f in validate(manifests, kube_version="1.36").findings if f.check == "url.unresolved"]
     assert [f.message for f in unresolved] == [
         "blackbox.leanvibe-monitoring.svc names Service 'blackbox' in namespace 'leanvibe-monitoring', "
         "which is not rendered"]
@@ -180,13 +180,13 @@ def test_scrape_address_is_the_constant_relabeling_writes(job: dict[str, Any], e
 
 def test_blackbox_exporter_checks_the_rendered_config(production: list[Manifest]) -> None:
     require_tool("prometheus-blackbox-exporter")
-    report = validate(production, kube_version="1.29", run_tools=True)
+    report = validate(production, kube_version="1.36", run_tools=True)
     assert [r.status for r in report.tools if r.name == "blackbox-exporter"] == ["passed"]
     manifests = edited(production)
     broken = config_of(manifests, "blackbox-exporter-config", "blackbox.yml")
     broken["modules"]["tcp_connect"]["tcp"]["tls_skip"] = True
     set_config(manifests, "blackbox-exporter-config", "blackbox.yml", broken)
-    report = validate(manifests, kube_version="1.29", run_tools=True)
+    report = validate(manifests, kube_version="1.36", run_tools=True)
     failed = [f for f in report.findings if f.check == "tool.blackbox-exporter"]
     assert len(failed) == 1 and "tls_skip" in failed[0].message
 

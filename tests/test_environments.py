@@ -364,7 +364,7 @@ def test_the_leak_check_reads_files_too(production: list[Manifest], tmp_path: Pa
         if manifest.kind == "Deployment" and manifest.name == "grafana":
             manifest.obj["metadata"]["annotations"] = {"owner": "prod-team"}
     (tmp_path / "stack.yaml").write_text(output.stream(staging))
-    report = validate_paths([str(tmp_path / "stack.yaml")], kube_version="1.29", run_tools=False,
+    report = validate_paths([str(tmp_path / "stack.yaml")], kube_version="1.36", run_tools=False,
                             require_tools=False, tests=[])
     leaks = [f for f in report.findings if f.check == "identity.leak"]
     assert [(f.object.name if f.object else "", f.path) for f in leaks] == [

@@ -25,7 +25,7 @@ from leanvibe_stack.validate.sizes import ANNOTATIONS_LIMIT, applied_size
 from tests.conftest import PROFILES, find, require_tool
 
 GROUPS = 50
-KUBE_VERSION = "1.29"
+KUBE_VERSION = "1.36"
 OBJECT_OVERHEAD = 1024  # apiVersion, kind, metadata and labels of a shard, as JSON
 
 

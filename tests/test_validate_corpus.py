@@ -8,7 +8,7 @@ check id `leanvibe-stack validate` must report (exit 1).  A case file holds:
     tools: false                   # true: --require-tools with promtool/amtool (the case's `rule_tests`);
                                    # absent: --require-tools with neither tool on PATH
     message: "..."                 # optional: a substring the finding's message must contain
-    kube_version: "1.29"           # optional: the --kube-version to validate against (default 1.29)
+    kube_version: "1.29"           # optional: the --kube-version to validate against (default 1.36)
     rule_tests: [alerts_test.yml]  # optional, tools: true only: which profiles/rule-tests files promtool runs
     edits:                         # applied in order to a deep copy of the production objects
     - object: Kind/namespace/name  # (Kind/name when cluster-scoped)
@@ -61,7 +61,7 @@ CORPUS = REPO / "tests" / "corpus"
 INVALID = CORPUS / "invalid"
 CASE_FILES = sorted(CORPUS.glob("*.yaml"))
 RULE_TESTS = REPO / "profiles" / "rule-tests"
-KUBE_VERSION = "1.29"
+KUBE_VERSION = "1.36"
 MIN_CASES = 25
 RUNNER = CliRunner()
 

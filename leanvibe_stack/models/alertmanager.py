@@ -1,7 +1,8 @@
-"""Alertmanager 0.25: the clustered StatefulSet, its routing tree and receivers.
+"""Alertmanager 0.34: the clustered StatefulSet, its routing tree and receivers.
 
-Credentials are Secret references; the renderer mounts each referenced Secret and points the
-matching `*_file` field at it, so alertmanager.yml holds no secret and no `${...}` placeholder.
+Fields follow the v0.34.0 configuration reference (docs/configuration.md).  Credentials are Secret
+references; the renderer mounts each referenced Secret and points the matching `*_file` field at it, so
+alertmanager.yml holds no secret and no `${...}` placeholder.
 """
 
 from __future__ import annotations
@@ -14,15 +15,37 @@ from pydantic import Field, field_validator, model_validator
 from leanvibe_stack.models.base import Duration, HttpUrl, LabelName, SecretRef, StrictModel, at
 from leanvibe_stack.models.workload import MAX_REPLICAS, HttpProbe, NonRootWorkload, Storage
 
-# Alertmanager's matcher syntax: label, operator, optionally quoted value.
-_MATCHER = re.compile(r'^\s*[a-zA-Z_][a-zA-Z0-9_]*\s*(=|!=|=~|!~)\s*("(?:[^"\\]|\\.)*"|[^"{},\s]*)\s*$')
+# A matcher both of Alertmanager 0.34's parsers read alike (docs/configuration.md, "Label matchers"): the
+# UTF-8 parser it tries first, and the classic one it falls back to with a warning (and that a future release,
+# or --enable-feature=utf8-strict-mode, drops).  So: a classic label name; a value either double-quoted, with
+# only the escapes both read the same (\\ \" \n), or unquoted, non-empty and free of the UTF-8 parser's
+# reserved characters (whitespace and { } ! = ~ , \ " ' `).
+_MATCHER = re.compile(r'^\s*[a-zA-Z_][a-zA-Z0-9_]*\s*(=|!=|=~|!~)\s*("(?:[^"\\]|\\[\\"n])*"|[^\s{}!=~,\\"\'`]+)\s*$')
+_LOOSE = re.compile(r'^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|=|!=|!~)\s*(.*?)\s*$', re.DOTALL)
 
 
 def _check_matchers(matchers: list[str]) -> list[str]:
     for matcher in matchers:
         if not _MATCHER.match(matcher):
-            raise ValueError(f"{matcher!r} is not a matcher such as 'severity=\"critical\"'")
+            raise ValueError(_matcher_problem(matcher))
     return matchers
+
+
+def _matcher_problem(matcher: str) -> str:
+    loose = _LOOSE.match(matcher)
+    name, op, value = loose.groups() if loose else ("", "", "")
+    quoted = len(value) > 1 and value[0] == value[-1] == '"'
+    if loose is None or value[:1] in ("=", "~", "!") or ('"' in value and not quoted):
+        return f"{matcher!r} is not a matcher such as 'severity=\"critical\"'"
+    if quoted:
+        return (f"{matcher!r}: in a quoted value write a backslash as \\\\ (e.g. \"\\\\d+\"); Alertmanager 0.34's "
+                "UTF-8 parser reads other escapes as Go does, its classic parser literally")
+    return (f"{matcher!r}: Alertmanager 0.34 parses this only with its deprecated classic parser (empty or "
+            f"unquoted values with spaces or any of {{}}!=~,\\\"'`); quote the value: {name}{op}{_quoted(value)}")
+
+
+def _quoted(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 class SlackConfig(StrictModel):
@@ -58,7 +81,8 @@ class EmailConfig(StrictModel):
 
 
 class WebhookConfig(StrictModel):
-    """A generic webhook.  Alertmanager 0.25 cannot read its URL from a file, so it must hold no secret."""
+    """A generic webhook.  Its URL is a literal that must hold no secret: Alertmanager 0.34 could read it from
+    a file (`url_file`, since 0.26), but amtool 0.25, which validate runs, refuses that field."""
 
     url: HttpUrl = Field(description="Endpoint URL (no credentials in it).")
     send_resolved: bool | None = Field(None, description="Also notify when alerts resolve.")

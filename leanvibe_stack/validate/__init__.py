@@ -57,6 +57,7 @@ def validate(
     from leanvibe_stack.validate import (
         crossref,
         logql,
+        panels,
         promql,
         releases,
         routing,
@@ -78,11 +79,13 @@ def validate(
         *routing.check(bundle),
         *promql.check(bundle),
         *logql.check(bundle),
+        *panels.check(bundle),
         *security.check(bundle),
         *sizes.check(bundle),
         *templates.check(bundle),
         *synthetic.check(bundle),
         *releases.check(bundle),
+        *releases.check_kubernetes(kube_version),
         *identity_check.check(bundle, identity, other_identities, locate),
     ]
     runs: list[ToolRun] = []

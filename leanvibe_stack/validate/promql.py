@@ -7,6 +7,9 @@ variable queries).  Grafana's template variables are replaced by PromQL-valid st
 Metric names are checked against catalogues shipped in `catalogue/`: Prometheus' own and synthetic series,
 the Go runtime, the application's declared metrics, plus the catalogue of every exporter or program this
 bundle scrapes or runs (see COMPONENTS).  Names recorded by recording rules count as known.
+
+What Prometheus 3 changed (removed and experimental functions, normalised `le`/`quantile` values, left-open
+ranges) is checked on the same parsed expressions by `promql3.py`.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import promql_parser
 
 from leanvibe_stack.validate.bundle import Bundle, is_probe_job, program_of
 from leanvibe_stack.validate.findings import Finding, ObjectRef, error, warning
+from leanvibe_stack.validate.promql3 import Semantics, renamed_function
 
 ALWAYS = ("prometheus.txt", "go-runtime.txt", "leanvibe-app.txt")
 
@@ -69,6 +73,7 @@ BUILTINS = BUILTIN_DURATIONS | BUILTIN_NUMBERS.keys() | BUILTIN_STRINGS
 
 # ${var}, ${var.field}, ${var:format}; [[var]], [[var:format]]; $var -- Grafana's own three forms.
 VARIABLE = re.compile(r"\$\{(\w+)(?:\.[^:}]*)?(?::[^}]*)?\}|\[\[(\w+)(?::[^\]]*)?\]\]|\$(\w+)")
+VARIABLE_IN_RANGE = re.compile(r"\[[^\]]*\$")
 OFFSET_BEFORE = re.compile(r"\boffset\s*-?\s*$", re.IGNORECASE)
 NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 IDENTIFIER_CHAR = re.compile(r"[A-Za-z0-9_:]")
@@ -305,6 +310,7 @@ class _Checker:
         self.findings: list[Finding] = []
         self.datasource_types = _provisioned_datasource_types(bundle)
         self.suggestions: list[str] = []  # sorted known names, for difflib
+        self.semantics = Semantics(bundle)
 
     # -- parsing, cached per expression string --------------------------------------------------------
     def parse(self, expr: str) -> Any:
@@ -393,8 +399,15 @@ class _Checker:
             retried = self.parse(interpolate(site.expr, site.variables, bare_numbers=True))
             ast = ast if isinstance(retried, str) else retried
         if isinstance(ast, str):
-            self.findings.append(error("promql.parse", site.obj, site.path, self.parse_message(site, ast)))
+            renamed = renamed_function(expr)
+            if renamed is not None:
+                self.findings.append(error("promql.removed-function", site.obj, site.path, f"{site.what}: {renamed}"))
+            else:
+                self.findings.append(error("promql.parse", site.obj, site.path, self.parse_message(site, ast)))
             return
+        # A Grafana variable in a range or step stands in as 5m: its real window is unknown here.
+        ranges = site.variables is None or not VARIABLE_IN_RANGE.search(site.expr)
+        self.findings += self.semantics.findings(site.obj, site.path, site.what, ast, ranges=ranges)
         for name in sorted(_names(ast)):
             if STAND_IN in name or name in self.known:
                 continue
@@ -483,5 +496,6 @@ def _provisioned_datasource_types(bundle: Bundle) -> dict[str, str]:
 
 
 def check(bundle: Bundle) -> list[Finding]:
-    """promql.parse (error) for expressions that do not parse; metrics.unknown (warning) for unknown names."""
+    """promql.parse (error) for expressions that do not parse; metrics.unknown (warning) for unknown names;
+    the Prometheus 3 checks of `promql3.py`."""
     return _Checker(bundle).run()

@@ -7,7 +7,10 @@ known project whose line the catalogue does not list is `image.unknown-version` 
 line, with its source, when you adopt it).  Images of projects the catalogue does not know are left
 alone.  The check date is today, or `LEANVIBE_TODAY` (YYYY-MM-DD) so runs are reproducible.
 
-Check ids: `image.end-of-life`, `image.unknown-version`.
+The Kubernetes minor the objects are validated for (`global.kubernetes_version`, or `--kube-version`) is
+checked the same way against `catalogue/kubernetes.yaml`: `kubernetes.end-of-life` (a warning).
+
+Check ids: `image.end-of-life`, `image.unknown-version`, `kubernetes.end-of-life`.
 """
 
 from __future__ import annotations
@@ -68,6 +71,22 @@ def check(bundle: Bundle, today: datetime.date | None = None) -> list[Finding]:
     return findings
 
 
+def check_kubernetes(kube_version: str, today: datetime.date | None = None) -> list[Finding]:
+    """kubernetes.end-of-life when the target Kubernetes minor is past its end of support."""
+    project = kubernetes_lines()
+    match = _VERSION.match(kube_version.strip())
+    if match is None:
+        return []  # not a version: the schema check reports it
+    day = today or check_date()
+    line = project.lines.get(f"{match[1]}.{match[2]}")
+    if line is None or line.end_of_support is None or line.end_of_support >= day:
+        return []
+    return [warning("kubernetes.end-of-life", None, "kubernetes_version",
+                    f"Kubernetes {line.version} has been unsupported since {line.end_of_support.isoformat()} "
+                    f"({line.source}); {_newest_supported(project, day)}: move global.kubernetes_version "
+                    "(or --kube-version) and the clusters to one of them")]
+
+
 def identify(image: str) -> tuple[Project | None, str | None]:
     """The catalogue project of an image and its `MAJOR.MINOR` (None where either is unknown)."""
     reference = image.split("@", 1)[0]
@@ -105,6 +124,13 @@ def _newest_supported(project: Project, day: datetime.date) -> str:
 def catalogue() -> tuple[Project, ...]:
     text = resources.files("leanvibe_stack.validate").joinpath("catalogue", "releases.yaml").read_text("utf-8")
     return tuple(_project(name, data) for name, data in (yamlio.load(text) or {}).items())
+
+
+@functools.cache
+def kubernetes_lines() -> Project:
+    """The Kubernetes minors (a project without images: the cluster the objects go to)."""
+    text = resources.files("leanvibe_stack.validate").joinpath("catalogue", "kubernetes.yaml").read_text("utf-8")
+    return _project("kubernetes", {"images": [], **(yamlio.load(text) or {})})
 
 
 def _project(name: str, data: dict[str, Any]) -> Project:
