@@ -56,6 +56,7 @@ def validate(
     """
     from leanvibe_stack.validate import (
         crossref,
+        loki,
         promql,
         releases,
         routing,
@@ -81,6 +82,7 @@ def validate(
         *templates.check(bundle),
         *synthetic.check(bundle),
         *releases.check(bundle),
+        *loki.check(bundle),
         *identity_check.check(bundle, identity, other_identities, locate),
     ]
     runs: list[ToolRun] = []
