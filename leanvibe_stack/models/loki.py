@@ -19,7 +19,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from leanvibe_stack.models.base import Duration, Port, StrictModel
+from leanvibe_stack.models.base import Duration, Port, StrictModel, at
 
 # Go time.Duration as parsed by time.ParseDuration: no days or weeks ("24h", "5m", "30s").
 _GO_DURATION = re.compile(r"^(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$")
@@ -473,12 +473,17 @@ class LokiConfig(RefusingModel):
         limits = self.limits_config or LimitsConfig()
         newest = self.schema_config.configs[-1]
         if limits.structured_metadata_allowed and not newest.holds_structured_metadata:
-            raise ValueError(
+            # Point at the setting when the profile writes it, else at the newest period.
+            where: tuple[str | int, ...] = ("limits_config", "allow_structured_metadata") \
+                if limits.allow_structured_metadata is not None \
+                else ("schema_config", "configs", len(self.schema_config.configs) - 1)
+            raise ValueError(at(
+                where,
                 f"structured metadata is allowed (limits_config.allow_structured_metadata, Loki 3 default: true) "
                 f"but the newest schema period (from {newest.from_}) is {newest.store}/{newest.schema_}: Loki 3 "
                 "refuses to start once it is active; add a tsdb/v13 period from a future date, or set "
-                "limits_config.allow_structured_metadata: false"
-            )
+                "limits_config.allow_structured_metadata: false",
+            ))
         return self
 
     @model_validator(mode="after")
