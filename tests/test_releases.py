@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from pathlib import Path
 
 import pytest
 
@@ -39,21 +40,28 @@ def test_images_are_read_as_project_and_release_line(image: str, project: str | 
     assert (found.name if found else None, line) == (project, version)
 
 
-def test_every_shipped_pin_past_its_support_is_reported(production: list[Manifest]) -> None:
-    findings = releases.check(Bundle(production), CHECK_DAY)
-    assert {f.check for f in findings} == {"image.end-of-life"}
-    by_workload = {f.object.name: f.message for f in findings if f.object}
-    # Prometheus, Alertmanager, Grafana, node_exporter, kube-state-metrics, blackbox_exporter: supported lines.
-    assert sorted(by_workload) == ["loki"]
-    assert "loki 2.9 has been unsupported since 2025-11-07" in by_workload["loki"]
-    assert "supported: 3.6, 3.7" in by_workload["loki"]
+def test_every_shipped_image_is_on_a_supported_line(rendered: dict[str, list[Manifest]]) -> None:
+    for profile, manifests in rendered.items():
+        assert releases.check(Bundle(manifests), CHECK_DAY) == [], profile
 
 
-def test_the_check_date_decides(production: list[Manifest]) -> None:
-    before = releases.check(Bundle(production), datetime.date(2025, 11, 7))
-    assert [f.object.name for f in before if f.object] == []  # the day of Loki 2.9's last patch
-    after = releases.check(Bundle(production), datetime.date(2025, 11, 8))
-    assert [f.object.name for f in after if f.object] == ["loki"]
+@pytest.mark.parametrize("image", [
+    # The company guide's 2023 pins, which this release moved off.
+    "prom/prometheus:v2.45.0", "prom/alertmanager:v0.25.0", "grafana/loki:2.9.0", "grafana/promtail:2.9.0",
+    "grafana/grafana:10.4.2", "prom/node-exporter:v1.6.1",
+    "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.10.0",
+])
+def test_the_guide_pins_are_end_of_life(image: str) -> None:
+    [finding] = releases.check(pod_with(image), CHECK_DAY)
+    assert finding.check == "image.end-of-life" and "has been unsupported since" in finding.message
+
+
+def test_the_check_date_decides() -> None:
+    assert releases.check(pod_with("grafana/loki:2.9.0"), datetime.date(2025, 11, 7)) == []  # its last patch
+    [old_loki] = releases.check(pod_with("grafana/loki:2.9.0"), datetime.date(2025, 11, 8))
+    assert "loki 2.9 has been unsupported since 2025-11-07" in old_loki.message
+    [at_check_day] = releases.check(pod_with("grafana/loki:2.9.0"), CHECK_DAY)
+    assert "supported: 3.6, 3.7" in at_check_day.message
     assert releases.check(pod_with("prom/prometheus:v3.13.0"), datetime.date(2027, 7, 31)) == []
     [expired] = releases.check(pod_with("prom/prometheus:v3.13.0"), datetime.date(2027, 8, 1))
     assert expired.check == "image.end-of-life"
@@ -103,12 +111,13 @@ def test_an_image_digest_pins_the_bytes() -> None:
         load_profile("production", PROFILES, ["prometheus.image.digest=sha256:abc"])
 
 
-def test_an_image_finding_names_the_profile_line_of_the_pin() -> None:
+def test_an_image_finding_names_the_profile_line_of_the_pin(tmp_path: Path) -> None:
     from leanvibe_stack import api
 
-    report = api.validate_profile("staging", PROFILES, kube_version=None, run_tools=False, require_tools=False,
+    old_pin = tmp_path / "old-loki.yaml"
+    old_pin.write_text(f"extends: {PROFILES / 'staging.yaml'}\n"
+                       "loki:\n  image: {repository: grafana/loki, tag: 2.9.0}\n")
+    report = api.validate_profile(str(old_pin), PROFILES, kube_version=None, run_tools=False, require_tools=False,
                                   tests=[])
     [loki] = [f for f in report.findings if f.check == "image.end-of-life" and f.object and f.object.name == "loki"]
-    line = next(i for i, text in enumerate((PROFILES / "base.yaml").read_text().splitlines(), start=1)
-                if "repository: grafana/loki" in text)
-    assert f"(profile: {PROFILES / 'base.yaml'}:{line}:" in loki.message
+    assert f"(profile: {old_pin}:3:" in loki.message

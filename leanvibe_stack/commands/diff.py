@@ -50,7 +50,8 @@ Context = Annotated[int, typer.Option("--context", "-U", min=0, help="Lines of c
 FailOnImmutable = Annotated[
     bool,
     typer.Option("--fail-on-immutable", help="Exit 1 only for changes `kubectl apply` cannot make to an existing "
-                 "object (immutable fields), 0 otherwise, different or not: for CI."),
+                 "object (immutable fields) or must not make (a Loki schema period that has started), 0 otherwise, "
+                 "different or not: for CI."),
 ]
 
 
@@ -62,7 +63,9 @@ def diff(old: OldSide = None, new: NewSide = None, profile: GitProfile = None, p
     Objects are matched by (apiVersion, kind, namespace, name). Config files embedded in ConfigMaps
     are diffed as their own text; checksum/config changes collapse into one note per pod naming the
     config that caused them. Changes the API server refuses on update (a workload's selector, a
-    StatefulSet's volumeClaimTemplates, ...) are marked REFUSED ON UPDATE with the way through.
+    StatefulSet's volumeClaimTemplates, ...) are marked REFUSED ON UPDATE with the way through; a
+    change to a Loki schema period that has started (on or before LEANVIBE_TODAY or today) is marked
+    REFUSED (loki.schema-period-started): it would change how stored logs are read.
     Exit codes: 0 identical, 1 different (with --fail-on-immutable: 1 only for refused changes),
     2 bad arguments or input.
 

@@ -1,8 +1,9 @@
 """What changes between two sets of rendered objects: the engine of `diff` and `render --check`.
 
 - `compare`: objects matched by (apiVersion, kind, namespace, name); per-object YAML diffs, embedded
-  config files diffed on their own, checksum notes (`comparison.py`), and the alerting summary: rules
-  added, removed or changed, alerts whose receivers change (`alerting.py`);
+  config files diffed on their own, checksum notes (`comparison.py`), changes `kubectl apply` cannot make
+  (`immutable.py`) or must not make (`stored_data.py`: a started Loki schema period), and the alerting
+  summary: rules added, removed or changed, alerts whose receivers change (`alerting.py`);
 - how a comparison is shown: text, --stat, Markdown for a PR comment, JSON (`formats.py`);
 - where the sides come from: profiles, trees, files, stdin, `git:REV` (`sides.py`);
 - what `render --check` prints for a stale tree (`drift.py`).

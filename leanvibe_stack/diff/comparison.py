@@ -15,6 +15,7 @@ The alerting summary (`alerting.py`) comes with every comparison.
 from __future__ import annotations
 
 import copy
+import datetime
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -23,10 +24,12 @@ from typing import Any
 from leanvibe_stack import yamlio
 from leanvibe_stack.diff.alerting import Alerting, alerting
 from leanvibe_stack.diff.immutable import Refusal, refusals
+from leanvibe_stack.diff.stored_data import refusals as stored_data_refusals
 from leanvibe_stack.errors import InputError
 from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.output import INSTALL_ORDER
 from leanvibe_stack.validate.bundle import as_dict
+from leanvibe_stack.validate.releases import check_date
 
 Key = tuple[str, str, str, str]
 Sides = tuple[str, str]
@@ -71,7 +74,8 @@ class Change:
     manifest: Manifest  # the new side's
     diffs: tuple[TextDiff, ...]
     checksum: ChecksumNote | None
-    refusals: tuple[Refusal, ...] = ()  # what an update of the object cannot change (`kubectl apply` fails)
+    # What an update of the object cannot change (`kubectl apply` fails), or must not (stored data).
+    refusals: tuple[Refusal, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -97,7 +101,7 @@ class Comparison:
 
     @property
     def refused(self) -> list[Change]:
-        """The changed objects `kubectl apply` cannot update (see `immutable.py`)."""
+        """The changed objects `kubectl apply` cannot update (`immutable.py`) or must not (`stored_data.py`)."""
         return [c for c in self.changed if c.refusals]
 
     @property
@@ -110,15 +114,20 @@ def label(key: Key) -> str:
     return "/".join(part for part in (kind, namespace, name) if part)
 
 
-def compare(old: list[Manifest], new: list[Manifest], sides: Sides = ("a", "b"), *, context: int = 3) -> Comparison:
-    """Match objects by (apiVersion, kind, namespace, name) and describe what differs."""
+def compare(old: list[Manifest], new: list[Manifest], sides: Sides = ("a", "b"), *, context: int = 3,
+            today: datetime.date | None = None) -> Comparison:
+    """Match objects by (apiVersion, kind, namespace, name) and describe what differs.
+
+    `today` (default: the check date, LEANVIBE_TODAY or today) decides which Loki schema periods have started.
+    """
+    day = today or check_date()
     before, after = _index(old, sides[0]), _index(new, sides[1])
     differing = [key for key in before.keys() & after.keys() if before[key].obj != after[key].obj]
     added = [after[key] for key in after.keys() - before.keys()]
     removed = [before[key] for key in before.keys() - after.keys()]
     content = [key for key in differing if _content(before[key]) != _content(after[key])]
     configs = {(k[1], k[2], k[3]) for k in [*content, *(m.key for m in added), *(m.key for m in removed)]}
-    changed = [_change(before[key], after[key], sides, configs, context) for key in differing]
+    changed = [_change(before[key], after[key], sides, configs, context, day) for key in differing]
     return Comparison(sides, tuple(_ordered(added)), tuple(_ordered(removed)),
                       tuple(sorted(changed, key=lambda c: _order(c.manifest))), alerting(old, new))
 
@@ -146,7 +155,8 @@ def _ordered(manifests: Iterable[Manifest]) -> list[Manifest]:
     return sorted(manifests, key=_order)
 
 
-def _change(old: Manifest, new: Manifest, sides: Sides, configs: set[tuple[str, str, str]], context: int) -> Change:
+def _change(old: Manifest, new: Manifest, sides: Sides, configs: set[tuple[str, str, str]], context: int,
+            day: datetime.date) -> Change:
     title = label(new.key)
     embedded = _embedded_keys(old, new)
     diffs = []
@@ -158,7 +168,8 @@ def _change(old: Manifest, new: Manifest, sides: Sides, configs: set[tuple[str, 
         if before != after:
             text = unified(_text(before), _text(after), f"{title} data[{key}]", sides, context)
             diffs.append(TextDiff(f"{title} data[{key}]", key, text))
-    return Change(new, tuple(diffs), _checksum_note(old, new, configs), refusals(old, new))
+    return Change(new, tuple(diffs), _checksum_note(old, new, configs),
+                  refusals(old, new) + stored_data_refusals(old, new, day))
 
 
 def unified(old: str, new: str, title: str, sides: Sides, context: int = 3) -> str:

@@ -10,11 +10,13 @@ from typing import Any
 
 from leanvibe_stack.diff.alerting import Alerting
 from leanvibe_stack.diff.comparison import CHECKSUM, Change, Comparison
+from leanvibe_stack.diff.immutable import Refusal
 from leanvibe_stack.manifest import Manifest
 
 # --- text ---------------------------------------------------------------------------------------------------
 
 REFUSED = "REFUSED ON UPDATE"  # marks a change the API server rejects, in every format
+UNSAFE = "REFUSED"  # with the check id: a change the API server accepts but that misreads stored data
 _ANSI = {"add": "\x1b[32m", "del": "\x1b[31m", "hunk": "\x1b[36m", "head": "\x1b[1m", "note": "\x1b[33m"}
 _RESET = "\x1b[0m"
 Styled = Iterator[tuple[str, str]]  # (style, line without newline)
@@ -42,7 +44,8 @@ def _text_lines(comparison: Comparison) -> Styled:
         yield "del", f"removed: {comparison.name(manifest)}"
     for change in comparison.changed:
         for refusal in change.refusals:
-            yield "del", f"{REFUSED}: {comparison.name(change.manifest)}: {refusal.field}: {refusal.way_through}"
+            name = comparison.name(change.manifest)
+            yield "del", f"{marker(refusal)}: {name}: {refusal.field}: {refusal.way_through}"
         if change.checksum:
             yield "note", str(change.checksum)
         for diff in change.diffs:
@@ -54,6 +57,11 @@ def _text_lines(comparison: Comparison) -> Styled:
         yield from (("", f"  {line}") for line in alerting)
     yield "", ""
     yield "head", summary(comparison)
+
+
+def marker(refusal: Refusal) -> str:
+    """`REFUSED ON UPDATE`, or `REFUSED (check id)` for a change that is refused to protect stored data."""
+    return f"{UNSAFE} ({refusal.check})" if refusal.check else REFUSED
 
 
 def _diff_lines(text: str) -> Styled:
@@ -80,7 +88,9 @@ def _alerting_lines(alerting: Alerting) -> Iterator[str]:
 def summary(comparison: Comparison) -> str:
     """One line of counts: objects, alert rules, re-routed alerts, and objects an update cannot change."""
     alerting = comparison.alerting
-    refused = f"; {len(comparison.refused)} object(s) `kubectl apply` cannot update" if comparison.refused else ""
+    api, data = _refused_by_kind(comparison)
+    refused = f"; {len(api)} object(s) `kubectl apply` cannot update" if api else ""
+    refused += f"; {len(data)} object(s) changing how stored data is read" if data else ""
     return (f"{comparison.sides[0]} -> {comparison.sides[1]}: {len(comparison.added)} added, "
             f"{len(comparison.removed)} removed, {len(comparison.changed)} changed; alert rules: "
             f"{alerting.count('added')} added, {alerting.count('removed')} removed, {alerting.count('changed')} "
@@ -103,7 +113,10 @@ def _stat(change: Change) -> str:
     if change.checksum:
         parts.append(f"{CHECKSUM} ({', '.join(change.checksum.causes) or 'no mounted config changed'})")
     if change.refusals:
-        parts.append(f"{REFUSED} ({', '.join(r.field for r in change.refusals)})")
+        api = [r.field for r in change.refusals if not r.check]
+        if api:
+            parts.append(f"{REFUSED} ({', '.join(api)})")
+        parts += [f"{marker(r)} {r.field}" for r in change.refusals if r.check]
     return ", ".join(parts)
 
 
@@ -153,15 +166,28 @@ def _count_table(comparison: Comparison) -> list[str]:
 
 
 def _refusals_warning(comparison: Comparison) -> list[str]:
-    """A GitHub warning block: the objects `kubectl apply` will fail on, and the way through each."""
+    """A GitHub warning block: the objects `kubectl apply` will fail on or must not change, and the way through."""
     if not comparison.refused:
         return []
-    lines = ["> [!WARNING]", f"> **{REFUSED}: `kubectl apply` will fail on {len(comparison.refused)} object(s).** "
-             "The API server refuses these changes to an existing object; apply them this way:"]
+    api, data = _refused_by_kind(comparison)
+    lines = ["> [!WARNING]"]
+    if api:
+        lines.append(f"> **{REFUSED}: `kubectl apply` will fail on {len(api)} object(s).** "
+                     "The API server refuses these changes to an existing object; apply them this way:")
+    if data:
+        lines.append(f"> **{UNSAFE}: {len(data)} object(s) would change how stored data is read.** "
+                     "The API server would accept these changes, but they must not be applied as they are:")
     for change in comparison.refused:
         for refusal in change.refusals:
-            lines.append(f"> - {_code(comparison.name(change.manifest))} `{refusal.field}`: {refusal.way_through}")
+            lines.append(f"> - {_code(comparison.name(change.manifest))} `{refusal.field}`"
+                         f"{f' ({refusal.check})' if refusal.check else ''}: {refusal.way_through}")
     return [*lines, ""]
+
+
+def _refused_by_kind(comparison: Comparison) -> tuple[list[Change], list[Change]]:
+    """(changes the API server refuses, changes refused to protect stored data); one change may be in both."""
+    return ([c for c in comparison.refused if any(not r.check for r in c.refusals)],
+            [c for c in comparison.refused if any(r.check for r in c.refusals)])
 
 
 def _alerting_table(alerting: Alerting) -> list[str]:
@@ -239,5 +265,6 @@ def _changed_json(change: Change, stat: bool) -> dict[str, Any]:
         "checksum": None if checksum is None else {"change": checksum.change, "causes": list(checksum.causes),
                                                    "note": str(checksum)},
         "immutable": bool(change.refusals),
-        "refusals": [{"field": r.field, "way_through": r.way_through} for r in change.refusals],
+        "refusals": [{"field": r.field, "way_through": r.way_through} | ({"check": r.check} if r.check else {})
+                     for r in change.refusals],
     }

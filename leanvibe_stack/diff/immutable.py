@@ -25,10 +25,15 @@ SELECTOR_KINDS = ("Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job")
 
 @dataclass(frozen=True)
 class Refusal:
-    """One change the API server refuses: the field and how to apply the new object anyway."""
+    """One change the API server refuses: the field and how to apply the new object anyway.
+
+    With `check` set, the API server would accept the change but it must not be applied as it is
+    (it rewrites how stored data is read, see stored_data.py); `check` names the rule.
+    """
 
     field: str
     way_through: str
+    check: str = ""
 
 
 def refusals(old: Manifest, new: Manifest) -> tuple[Refusal, ...]:

@@ -25,7 +25,7 @@ class Loki(NonRootWorkload):
     liveness_probe: HttpProbe = Field(description="Liveness probe.")
     readiness_probe: HttpProbe = Field(description="Readiness probe.")
     s3_credentials: S3Credentials | None = Field(None, description="Static S3 keys, if not using IAM roles.")
-    config: LokiConfig = Field(description="loki.yaml, mirroring the Loki 2.9 configuration reference.")
+    config: LokiConfig = Field(description="loki.yaml, mirroring the Loki 3.7 configuration reference.")
 
     @model_validator(mode="after")
     def _shared_store_for_replicas(self) -> Loki:

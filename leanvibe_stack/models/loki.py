@@ -1,9 +1,13 @@
-"""loki.yaml as a typed model, mirroring the Loki 2.9 configuration reference.
+"""loki.yaml as a typed model, mirroring the Loki 3.7 configuration reference.
+
+Sources (grafana/loki at tag v3.7.6): docs/sources/shared/configuration.md (keys, meanings,
+defaults), docs/sources/setup/upgrade/_index.md (what 3.0 removed or renamed) and
+pkg/loki/validation.go (the schema rule structured metadata imposes at startup).
 
 Only the blocks LeanVibe uses are modelled, each with its upstream key names, so the
-rendered file is the model dump.  Keys that Loki 2.9 rejects, deprecates or that the
-stack derives itself (ring, memberlist, the ruler's Alertmanager address) are refused
-with a message saying what to do instead.
+rendered file is the model dump.  Keys that Loki 3 removed, that it no longer honours,
+or that the stack derives itself (ring, memberlist, the ruler's Alertmanager address)
+are refused with a message saying what to do instead.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from leanvibe_stack.models.base import Duration, Port, StrictModel
+from leanvibe_stack.models.base import Duration, Port, StrictModel, at
 
 # Go time.Duration as parsed by time.ParseDuration: no days or weeks ("24h", "5m", "30s").
 _GO_DURATION = re.compile(r"^(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$")
@@ -23,6 +27,7 @@ _GO_DURATION = re.compile(r"^(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$")
 _BYTE_SIZE = re.compile(r"^\d+(\.\d+)? ?([kKmMgGtTpPeE]i?[bB]?|[bB])?$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _PLACEHOLDER = "${"
+_REMOVED = "removed in Loki 3.0"
 
 
 def _check_go_duration(value: str) -> str:
@@ -145,7 +150,7 @@ class CacheConfig(RefusingModel):
     """A Loki `cache_config`; only the embedded cache is modelled."""
 
     refused: ClassVar[Mapping[str, str]] = {
-        "filesystem": "Loki 2.9 has no filesystem cache; use embedded_cache: {enabled: true}",
+        "filesystem": "Loki has no filesystem cache; use embedded_cache: {enabled: true}",
     }
 
     embedded_cache: EmbeddedCacheConfig = Field(description="In-process cache backend.")
@@ -157,8 +162,12 @@ class ResultsCacheConfig(StrictModel):
     cache: CacheConfig = Field(description="Cache backend holding query results.")
 
 
-class QueryRangeConfig(StrictModel):
+class QueryRangeConfig(RefusingModel):
     """The `query_range` block: splitting, retries and result caching of range queries."""
+
+    refused: ClassVar[Mapping[str, str]] = {
+        "split_queries_by_interval": f"{_REMOVED} from query_range; it is limits_config.split_queries_by_interval",
+    }
 
     align_queries_with_step: bool | None = Field(None, description="Align query start/end to the step.")
     max_retries: int | None = Field(None, ge=0, description="Retries of a failed sub-query.")
@@ -186,7 +195,7 @@ class IngesterConfig(RefusingModel):
     """The `ingester` block: how ingesters build and flush chunks."""
 
     refused: ClassVar[Mapping[str, str]] = {
-        "max_transfer_retries": "deprecated; chunk hand-over is replaced by the WAL",
+        "max_transfer_retries": f"{_REMOVED}; a restarted ingester replays its WAL instead",
         "lifecycler": "the ingester ring is derived by the stack through common.ring",
     }
 
@@ -206,6 +215,10 @@ class IndexConfig(StrictModel):
     period: GoDuration = Field(description="Time span of one index table; shipper stores need 24h.")
 
 
+# The schema and index a period needs before Loki 3 stores structured metadata in it.
+STRUCTURED_METADATA_STORE, STRUCTURED_METADATA_SCHEMA = "tsdb", "v13"
+
+
 class PeriodConfig(StrictModel):
     """One entry of `schema_config.configs`: the storage layout from a date onwards."""
 
@@ -214,6 +227,11 @@ class PeriodConfig(StrictModel):
     object_store: ObjectStore = Field(description="Object store for chunks (and the shipped index).")
     schema_: Literal["v11", "v12", "v13"] = Field(alias="schema", description="Schema version.")
     index: IndexConfig = Field(description="Index table naming of the period.")
+
+    @property
+    def holds_structured_metadata(self) -> bool:
+        """Whether Loki 3 accepts structured metadata while this period is the active one."""
+        return (self.store, self.schema_) == (STRUCTURED_METADATA_STORE, STRUCTURED_METADATA_SCHEMA)
 
 
 class SchemaConfig(StrictModel):
@@ -246,7 +264,7 @@ class AwsStorageConfig(RefusingModel):
         "secret_access_key": _NO_KEYS,
         "session_token": _NO_KEYS,
         "s3": "use bucketnames and region (an s3:// URL can carry credentials)",
-        "sse_encryption": "deprecated; use sse: {type: SSE-S3}",
+        "sse_encryption": f"{_REMOVED}; use sse: {{type: SSE-S3}}",
     }
 
     bucketnames: str = Field(description="Bucket (or comma-separated buckets) holding Loki's objects.")
@@ -260,7 +278,9 @@ class IndexShipperConfig(RefusingModel):
     """The `boltdb_shipper` / `tsdb_shipper` block: local index files shipped to the object store."""
 
     refused: ClassVar[Mapping[str, str]] = {
-        "shared_store": "deprecated; the index goes to each schema period's object_store",
+        "shared_store": f"{_REMOVED}; the index goes to each schema period's object_store",
+        "shared_store_key_prefix": f"{_REMOVED}; set index.path_prefix in the schema period instead",
+        "use_boltdb_shipper_as_backup": f"{_REMOVED}; it was a remnant of TSDB's experimental phase",
     }
 
     active_index_directory: str = Field(description="Directory where ingesters write index files.")
@@ -287,8 +307,10 @@ class CompactorConfig(RefusingModel):
     """The `compactor` block: index compaction and retention (deletion) of old data."""
 
     refused: ClassVar[Mapping[str, str]] = {
-        "shared_store": "deprecated; the compactor serves every period's object_store "
+        "shared_store": f"{_REMOVED}; the compactor serves every period's object_store "
         "(see delete_request_store)",
+        "shared_store_key_prefix": f"{_REMOVED}; see delete_request_store_key_prefix",
+        "deletion_mode": f"{_REMOVED} from compactor; it is limits_config.deletion_mode",
     }
 
     working_directory: str = Field(description="Directory for files being compacted and retention markers.")
@@ -303,15 +325,22 @@ class CompactorConfig(RefusingModel):
         None, ge=1, description="Workers deleting expired chunks."
     )
     delete_request_store: ObjectStore | None = Field(
-        None, description="Object store holding log-deletion requests (required from Loki 3.0)."
+        None, description="Object store holding log-deletion requests (required with retention since Loki 3.0)."
     )
+
+    @model_validator(mode="after")
+    def _retention_needs_delete_store(self) -> CompactorConfig:
+        # pkg/compactor/config.go: Loki 3 refuses to start the compactor otherwise.
+        if self.retention_enabled and self.delete_request_store is None:
+            raise ValueError("retention_enabled: true needs delete_request_store (Loki 3 refuses to start without it)")
+        return self
 
 
 class LimitsConfig(RefusingModel):
     """The `limits_config` block: per-tenant ingestion and retention limits."""
 
     refused: ClassVar[Mapping[str, str]] = {
-        "enforce_metric_name": "deprecated and ignored by Loki 2.9; remove it",
+        "enforce_metric_name": f"{_REMOVED}; remove it",
     }
 
     reject_old_samples: bool | None = Field(None, description="Refuse entries older than the max age.")
@@ -327,8 +356,15 @@ class LimitsConfig(RefusingModel):
     max_line_size: ByteSize | None = Field(None, description="Longest accepted log line (0: no limit).")
     retention_period: Duration | None = Field(None, description="Age after which the compactor deletes data.")
     allow_structured_metadata: bool | None = Field(
-        None, description="Accept structured metadata on entries (experimental in 2.9, needs schema v13)."
+        None,
+        description="Accept structured metadata on entries (Loki 3 default: true). While it is allowed, Loki 3 "
+        "refuses to start unless the schema period active at startup is tsdb with schema v13.",
     )
+
+    @property
+    def structured_metadata_allowed(self) -> bool:
+        """Loki 3 allows structured metadata unless the profile turns it off."""
+        return self.allow_structured_metadata is not False
 
 
 class RulerLocalStorage(StrictModel):
@@ -356,10 +392,19 @@ class RulerConfig(RefusingModel):
     storage: RulerStorage = Field(description="Where the ruler reads rule groups from.")
     rule_path: str = Field(description="Scratch directory where the ruler writes the rules it loads.")
     enable_api: bool | None = Field(None, description="Serve the rules API.")
-    enable_alertmanager_v2: bool | None = Field(None, description="Send alerts with Alertmanager API v2.")
+    enable_alertmanager_v2: bool | None = Field(
+        None, description="Send alerts with Alertmanager API v2 (Loki's default since 3.2)."
+    )
     alertmanager_refresh_interval: GoDuration | None = Field(
         None, description="How often discovered Alertmanager addresses are refreshed."
     )
+
+    @model_validator(mode="after")
+    def _alertmanager_v2_only(self) -> RulerConfig:
+        if self.enable_alertmanager_v2 is False:
+            raise ValueError("enable_alertmanager_v2: false sends to Alertmanager API v1, which Alertmanager "
+                             "removed in 0.27 (the stack runs a newer one); leave it out (Loki 3 defaults to v2)")
+        return self
 
     @model_validator(mode="after")
     def _scratch_apart_from_rules(self) -> RulerConfig:
@@ -380,7 +425,8 @@ class LokiConfig(RefusingModel):
     refused: ClassVar[Mapping[str, str]] = {
         "table_manager": "retention is done by the compactor "
         "(compactor.retention_enabled + limits_config.retention_period)",
-        "chunk_store_config": "max_look_back_period is deprecated; leave chunk_store_config out",
+        "chunk_store_config": f"its max_look_back_period was {_REMOVED} (limits_config.max_query_lookback "
+        "replaces it); leave chunk_store_config out",
         "memberlist": "derived by the stack from the replica count",
     }
 
@@ -416,6 +462,28 @@ class LokiConfig(RefusingModel):
                 raise ValueError(f"{where}: store {period.store} needs storage_config.{shipper}")
             if period.index.period != "24h":
                 raise ValueError(f"{where}: {period.store} needs index.period 24h")
+        return self
+
+    @model_validator(mode="after")
+    def _structured_metadata_schema(self) -> LokiConfig:
+        # pkg/loki/validation.go: with structured metadata allowed, Loki 3 refuses to start unless the
+        # period active at startup is tsdb + v13.  Which period is active depends on the day (the
+        # `validate` check loki.structured-metadata-schema judges that); the newest period becomes
+        # active sooner or later, so it must qualify whatever the day.
+        limits = self.limits_config or LimitsConfig()
+        newest = self.schema_config.configs[-1]
+        if limits.structured_metadata_allowed and not newest.holds_structured_metadata:
+            # Point at the setting when the profile writes it, else at the newest period.
+            where: tuple[str | int, ...] = ("limits_config", "allow_structured_metadata") \
+                if limits.allow_structured_metadata is not None \
+                else ("schema_config", "configs", len(self.schema_config.configs) - 1)
+            raise ValueError(at(
+                where,
+                f"structured metadata is allowed (limits_config.allow_structured_metadata, Loki 3 default: true) "
+                f"but the newest schema period (from {newest.from_}) is {newest.store}/{newest.schema_}: Loki 3 "
+                "refuses to start once it is active; add a tsdb/v13 period from a future date, or set "
+                "limits_config.allow_structured_metadata: false",
+            ))
         return self
 
     @model_validator(mode="after")

@@ -57,6 +57,7 @@ def validate(
     from leanvibe_stack.validate import (
         crossref,
         logql,
+        loki,
         panels,
         promql,
         releases,
@@ -86,6 +87,7 @@ def validate(
         *synthetic.check(bundle),
         *releases.check(bundle),
         *releases.check_kubernetes(kube_version),
+        *loki.check(bundle),
         *identity_check.check(bundle, identity, other_identities, locate),
     ]
     runs: list[ToolRun] = []
