@@ -11,9 +11,11 @@ import pytest
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.models import fluentbit
 from leanvibe_stack.models.fluentbit import FluentBitConfig, render_fluent_bit_config
-from leanvibe_stack.validate.logql import Stream, stream_selectors, unmatched
+from leanvibe_stack.validate.bundle import Bundle
+from leanvibe_stack.validate.logql import Stream, agent_streams, stream_selectors, unmatched
 from tests.conftest import PROFILES
 
 Data = dict[str, Any]
@@ -146,3 +148,10 @@ def test_labels_set_only_on_different_streams_are_reported() -> None:
     problem = unmatched('{pod="p", level="error"}', STREAMS)
     assert problem is not None and "no single stream carries together" in problem
     assert "output pods: ['pod']" in problem and "output backend: ['level']" in problem
+
+
+def test_loki_3_gives_every_stream_a_service_name(production: list[Manifest]) -> None:
+    streams = agent_streams(Bundle(production))
+    assert streams and all("service_name" in stream.labels for stream in streams)
+    without = [m for m in production if not (m.kind == "StatefulSet" and m.name == "loki")]
+    assert all("service_name" not in stream.labels for stream in agent_streams(Bundle(without)))

@@ -227,12 +227,16 @@ def test_shipped_dashboards_use_no_removed_panel_type(rendered: dict[str, list[M
     ("grafana-worldmap-panel", "geomap"), ("grafana-singlestat-panel", "stat"),
 ])
 def test_removed_panel_types_fail_with_their_replacement(production: list[Manifest], kind: str, instead: str) -> None:
+    appended_at = []
+
     def edit(dashboard: Any) -> None:
         dashboard["panels"][0]["type"] = kind
+        appended_at.append(len(dashboard["panels"]))
         dashboard["panels"].append({"type": "row", "title": "Old", "panels": [{"type": kind, "id": 99}]})
 
     found = panels.check(edited(production, OVERVIEW, edit))
-    assert [f.path for f in found] == [f"{OVERVIEW}:panels[0].type", f"{OVERVIEW}:panels[15].panels[0].type"]
+    assert [f.path for f in found] == [f"{OVERVIEW}:panels[0].type",
+                                       f"{OVERVIEW}:panels[{appended_at[0]}].panels[0].type"]
     assert all(f.check == "dashboard.panel-type-removed" and f.severity == "error" for f in found)
     assert f"use type {instead}" in found[0].message and "panel id 99" in found[1].message
 

@@ -16,7 +16,7 @@ from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.validate import promql
 from leanvibe_stack.validate.bundle import Bundle
 from leanvibe_stack.validate.findings import Finding, ObjectRef
-from tests.conftest import RENDERED_PROFILES
+from tests.conftest import PROFILES, RENDERED_PROFILES
 
 RULES = "leanvibe.enterprise.rules.yml"
 OVERVIEW = "leanvibe-overview.json"
@@ -144,7 +144,8 @@ def test_undefined_variable_is_reported_with_its_name(production: list[Manifest]
     row = {"title": "row", "type": "row", "panels": [target("sum(leanvibe_active_tenants_total) > $threshold")]}
     [finding] = promql.check(edited(production, OVERVIEW, add_panels(row)))
     assert finding.check == "promql.parse"
-    assert finding.path == f"{OVERVIEW}:panels[18].panels[0].targets[0].expr"
+    shipped = len(json.loads((PROFILES / "dashboards" / OVERVIEW).read_text(encoding="utf-8"))["panels"])
+    assert finding.path == f"{OVERVIEW}:panels[{shipped}].panels[0].targets[0].expr"
     assert "$threshold" in finding.message
 
 

@@ -30,7 +30,7 @@ def graph(
 ) -> None:
     """Print a diagram of the rendered stack: who scrapes, pushes logs to, queries, alerts and notifies whom.
 
-    Edges come from the configs the pods load (scrape jobs, alerting, Promtail clients, Grafana
+    Edges come from the configs the pods load (scrape jobs, alerting, Fluent Bit's Loki outputs, Grafana
     datasources, the Loki ruler, Alertmanager receivers), each address resolved to the rendered
     Service and the workload behind it. A scrape job whose targets are outside the render is a
     node named after the job. Paste Mermaid into a Markdown ```mermaid block; pipe DOT to

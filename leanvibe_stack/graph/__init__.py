@@ -12,12 +12,12 @@ mounted datasource files, and every address is resolved the way cluster DNS woul
   after the job.  A job whose relabeling sends every target to one address (blackbox_exporter's
   probe jobs) scrapes that exporter, which `probes` a node of the job's targets.
 * Prometheus `alerting.alertmanagers` and the Loki ruler's `alertmanager_url` give `alerts` edges;
-  Promtail `clients[].url` gives `pushes logs`; Grafana datasources give `queries`; Alertmanager's
+  Fluent Bit's Loki outputs give `pushes logs`; Grafana datasources give `queries`; Alertmanager's
   `receivers` give `notifies` edges to one node per receiver, labelled with its integrations.
 
 `build` (`build.py`) returns a `Graph` (`model.py`), resolving addresses through `discovery.py`;
 `to_mermaid` and `to_dot` (`formats.py`) print it.  Order is deterministic: nodes in the
-order edges first mention them (Prometheus, Alertmanager, Loki, Promtail, Grafana configs in that
+order edges first mention them (Prometheus, Alertmanager, Loki, Fluent Bit, Grafana configs in that
 order), then workloads no edge mentions, in render order.
 """
 

@@ -92,7 +92,7 @@ def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
 
 
 def refuse_placeholders(dumped: Mapping[str, Any]) -> None:
-    """Refuse `${...}`: neither Loki (without -config.expand-env) nor Promtail expands it here."""
+    """Refuse `${...}`: neither Loki (without -config.expand-env) expands it here."""
     for path, text in _strings(dumped, ""):
         if _PLACEHOLDER in text:
             raise ValueError(

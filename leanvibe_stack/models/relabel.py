@@ -1,4 +1,4 @@
-"""Prometheus-style relabeling, shared by Prometheus scrape jobs and Promtail scrape configs."""
+"""Prometheus-style relabeling of scrape jobs."""
 
 from __future__ import annotations
 

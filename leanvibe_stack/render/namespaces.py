@@ -7,7 +7,7 @@ from leanvibe_stack.models.stack import Stack
 from leanvibe_stack.render.engine import render_object
 
 AGENTS_EXCEPTION = (
-    "Promtail reads node log files through read-only hostPath mounts as root, and node-exporter needs "
+    "Fluent Bit reads node log files through read-only hostPath mounts as root, and node-exporter needs "
     "the host's network, PID namespace and filesystems; neither can run under the restricted or "
     "baseline Pod Security Standard. Only these two DaemonSets live here."
 )

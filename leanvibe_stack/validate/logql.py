@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import promql_parser
 
-from leanvibe_stack.validate.bundle import Bundle, loki_outputs
+from leanvibe_stack.validate.bundle import Bundle, as_dict, loki_outputs
 from leanvibe_stack.validate.findings import Finding, ObjectRef, error
 from leanvibe_stack.validate.matchers import go_regex
 from leanvibe_stack.validate.promql import Variables, datasource_type, interpolate, panel_targets
@@ -56,15 +56,26 @@ def check(bundle: Bundle) -> list[Finding]:
 
 
 def agent_streams(bundle: Bundle) -> list[Stream]:
+    added_by_loki = _added_by_loki(bundle)
     streams = []
     for config in bundle.configs:
         if config.program != "fluent-bit":
             continue
         for where, output in loki_outputs(config.data):
-            labels = frozenset(entry.split("=", 1)[0].strip() for entry in str(output.get("labels", "")).split(",")
-                               if "=" in entry)
-            streams.append(Stream(f"output {output.get('alias') or where}", labels))
+            labels = {entry.split("=", 1)[0].strip() for entry in str(output.get("labels", "")).split(",")
+                      if "=" in entry}
+            streams.append(Stream(f"output {output.get('alias') or where}", frozenset(labels | added_by_loki)))
     return streams
+
+
+def _added_by_loki(bundle: Bundle) -> set[str]:
+    """Labels Loki itself gives every stream: from 3.0, `service_name` (copied from another label, else
+    "unknown_service") unless `limits_config.discover_service_name` is an empty list."""
+    loki = bundle.config("loki")
+    if loki is None or not str(loki.container.get("image", "")).rsplit(":", 1)[-1].startswith("3."):
+        return set()
+    discover = as_dict(as_dict(loki.data).get("limits_config")).get("discover_service_name")
+    return set() if discover == [] else {"service_name"}
 
 
 def dashboard_queries(bundle: Bundle) -> Iterator[Query]:
