@@ -71,6 +71,9 @@ class ServiceConfig(RefusingModel):
         None, alias="storage.backlog.mem_limit", description="Memory for replaying buffered chunks at start."
     )
     storage_metrics: bool | None = Field(None, alias="storage.metrics", description="Export buffer metrics.")
+    storage_max_chunks_up: int | None = Field(
+        None, ge=1, alias="storage.max_chunks_up", description="Buffered chunks (about 2 MB each) kept in memory."
+    )
 
 
 class Parser(RefusingModel):
