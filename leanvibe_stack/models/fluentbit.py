@@ -6,6 +6,9 @@ and holding the property names of that plugin's config map (fluent/fluent-bit v5
 A profile keys every plugin by an alias, rendered as Fluent Bit's `alias` (it names the plugin in
 Fluent Bit's own metrics), so a profile can override one plugin; the list order is the profile's.
 The Loki outputs' address and tenant are derived by the stack.
+
+One module on purpose (~500 lines): one model per plugin, in the order a reader meets them in the
+file (service, parsers, inputs, filters, outputs), each to be checked against its config map.
 """
 
 from __future__ import annotations
