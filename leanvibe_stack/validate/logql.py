@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import promql_parser
 
 from leanvibe_stack.validate.bundle import Bundle, as_dict, loki_outputs
-from leanvibe_stack.validate.findings import Finding, ObjectRef, error
+from leanvibe_stack.validate.findings import Finding, ObjectRef, warning
 from leanvibe_stack.validate.matchers import go_regex
 from leanvibe_stack.validate.promql import Variables, datasource_type, interpolate, panel_targets
 
@@ -50,7 +50,7 @@ def check(bundle: Bundle) -> list[Finding]:
         for selector in stream_selectors(query.expr):
             problem = unmatched(interpolate(selector, query.variables) if query.variables else selector, streams)
             if problem:
-                findings.append(error("logql.unknown-label", query.obj, query.path,
+                findings.append(warning("logql.unknown-label", query.obj, query.path,
                                       f"{query.what}: stream selector {selector} {problem}"))
     return findings
 
