@@ -67,3 +67,17 @@ def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
     from leanvibe_stack.cli import app
 
     return CliRunner().invoke(app, list(args), env=env)
+
+
+# The shipped profiles render without warnings; tests about how warnings are shown use this one.
+UNREACHED_ROUTE = (
+    "alertmanager:\n  route:\n    routes:\n      nothing-reaches-this:\n"  # lines 2-5
+    "        matchers: ['category=\"never-set\"']\n        receiver: platform-team\n"  # lines 6-7
+)
+
+
+def warned_profile(directory: Path) -> Path:
+    """Production plus a route no alert reaches: exactly one warning, `routing.unreachable-route`."""
+    path = directory / "warned.yaml"
+    path.write_text(f"extends: {PROFILES / 'production.yaml'}\n{UNREACHED_ROUTE}", encoding="utf-8")
+    return path

@@ -15,7 +15,7 @@ import yaml
 from leanvibe_stack import __version__, output
 from leanvibe_stack.commands import render as render_command
 from leanvibe_stack.manifest import Manifest
-from tests.conftest import PROFILES, REPO, invoke
+from tests.conftest import PROFILES, REPO, invoke, warned_profile
 
 RENDERED = ["development", "production", "staging"]
 
@@ -52,7 +52,12 @@ def test_render_prints_a_stream_of_the_same_objects_as_rendering_in_process(prod
     documents = [doc for doc in yaml.safe_load_all(result.stdout) if doc is not None]
     assert documents == [m.obj for m in output.install_order(production)]
     assert result.stdout == output.stream(production)
-    # Validation warnings go to stderr, never into the YAML stream.
+    assert result.stderr == ""  # the shipped profiles render without a warning
+
+
+def test_warnings_go_to_stderr_never_into_the_stream(tmp_path: Path) -> None:
+    result = invoke("render", "--profile", str(warned_profile(tmp_path)))
+    assert result.exit_code == 0, result.output
     assert "routing.unreachable-route" in result.stderr and "routing." not in result.stdout
 
 

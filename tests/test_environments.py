@@ -11,7 +11,7 @@ import pytest
 from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.profiles import load_profile
 from leanvibe_stack.render import render_stack
-from tests.conftest import PROFILES
+from tests.conftest import PROFILES, warned_profile
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 
@@ -377,9 +377,10 @@ def test_the_leak_check_reads_files_too(production: list[Manifest], tmp_path: Pa
 def test_findings_about_profile_values_name_the_line_that_wrote_them(tmp_path: Path) -> None:
     from leanvibe_stack import api
 
+    parent = warned_profile(tmp_path)  # its lines 4-7: a route no alert reaches
     profile = tmp_path / "mine.yaml"
     profile.write_text(
-        f"extends: {PROFILES / 'production.yaml'}\n"           # 1
+        f"extends: {parent}\n"                                 # 1
         "prometheus:\n  rule_groups:\n    leanvibe.enterprise.rules:\n      rules:\n"  # 2-5
         "        RedisDown:\n          expr: 'redis_up =='\n"  # 6-7
         "alertmanager:\n  receivers:\n    nobody:\n"            # 8-10
@@ -389,9 +390,8 @@ def test_findings_about_profile_values_name_the_line_that_wrote_them(tmp_path: P
     by_check = {f.check: f for f in failed.value.report.findings}
     assert by_check["promql.parse"].message.endswith(f"(profile: {profile}:7:11)")
     assert by_check["routing.unused-receiver"].message.endswith(f"(profile: {profile}:10:5)")
-    inherited = by_check["routing.unreachable-route"]  # the security route, written in base.yaml
-    security = _line(PROFILES / "base.yaml", "security:")
-    assert inherited.message.endswith(f"(profile: {PROFILES / 'base.yaml'}:{security}:7)")
+    inherited = by_check["routing.unreachable-route"]  # the route, written in the parent
+    assert inherited.message.endswith(f"(profile: {parent}:{_line(parent, 'nothing-reaches-this:')}:7)")
 
 
 def test_a_set_value_is_named_by_its_argument() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -57,7 +58,7 @@ def test_plugins_render_as_lists_with_name_and_alias_first_and_loki_derived() ->
 
 
 def test_parsers_render_as_a_list_named_by_their_key() -> None:
-    assert [p["name"] for p in _render()["parsers"]] == ["leanvibe-json", "neo4j", "redis"]
+    assert [p["name"] for p in _render()["parsers"]] == ["leanvibe-json", "neo4j", "syslog", "redis"]
 
 
 def _set(path: str, value: Any) -> Callable[[Data], None]:
@@ -93,7 +94,7 @@ REFUSED: dict[str, tuple[Callable[[Data], None], str]] = {
     "rewrite rule with a space in its regex": (
         _set("pipeline/filters/applications/rule", ["$log ^a b$ x false"]), "four parts"),
     "regex that does not compile": (_set("parsers/redis/regex", "^(?<pid>\\d+"), "does not compile"),
-    "placeholder that is not NODE_NAME": (_set(f"{OUTPUT}/labels", ["cluster=${CLUSTER}"]), "placeholder"),
+    "environment placeholder": (_set(f"{OUTPUT}/labels", ["node_name=${NODE_NAME}"]), "placeholder"),
     "http server off": (_set("service/http_server", False), "http_server"),
     "TLS to the API server unverified": (_set("pipeline/filters/kubernetes/tls.verify", False), "never turn off"),
 }
@@ -109,8 +110,14 @@ def test_refused(case: str) -> None:
     assert message in str(caught.value)
 
 
-def test_the_node_name_placeholder_is_the_one_allowed() -> None:
-    assert "node_name=${NODE_NAME}" in yaml.safe_dump(_render())
+def test_syslog_lines_give_their_host_name() -> None:
+    config = FluentBitConfig.model_validate(_base())
+    assert config.parsers["syslog"].fields() == {"hostname"}
+    pattern = re.compile(re.sub(r"\(\?<(\w+)>", r"(?P<\1>", config.parsers["syslog"].regex or ""))
+    for line in ("Dec  5 17:16:10 ip-10-0-1-2 systemd[1]: Started x.",
+                 "2026-12-05T17:16:10.123456+00:00 ip-10-0-1-2 kernel: y"):
+        match = pattern.search(line)
+        assert match is not None and match.group("hostname") == "ip-10-0-1-2"
 
 
 # --- LogQL stream selectors ---------------------------------------------------------------------------------

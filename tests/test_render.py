@@ -56,8 +56,6 @@ CREDENTIAL_PATTERNS = {
 }
 LOKI_REMOVED_KEYS = {"max_transfer_retries", "shared_store", "enforce_metric_name", "sse_encryption", "table_manager"}
 UNBOUNDED_LABELS = {"request_id", "tenant_id", "pid"}
-# Fluent Bit expands it from the env var its DaemonSet sets (spec.nodeName): the one `${` that is meant.
-EXPANDED_BY_FLUENT_BIT = "${NODE_NAME}"
 
 
 # --- helpers -------------------------------------------------------------------------------------------------
@@ -197,14 +195,14 @@ def placeholder_findings(objs: list[dict[str, Any]]) -> list[str]:
     found = []
     for obj in objs:
         for value in walk(obj):
-            if isinstance(value, str) and "${" in value.replace(EXPANDED_BY_FLUENT_BIT, ""):
+            if isinstance(value, str) and "${" in value:
                 found.append(f"{obj['kind']}/{obj['metadata']['name']}: {value[:80]!r}")
         for key, text in obj.get("data", {}).items() if obj["kind"] == "ConfigMap" else ():
             if not key.endswith((".json", ".yml", ".yaml")):
                 continue  # templates and other plain text: covered by the raw-string walk above
             embedded = json.loads(text) if key.endswith(".json") else yaml.safe_load(text)
             found += [f"{obj['metadata']['name']}/{key}: {v!r}" for v in walk(embedded)
-                      if isinstance(v, str) and "${" in v.replace(EXPANDED_BY_FLUENT_BIT, "")]
+                      if isinstance(v, str) and "${" in v]
     return found
 
 
@@ -277,7 +275,7 @@ def test_no_rendered_string_contains_a_placeholder(rendered: dict[str, list[Mani
     for profile, manifests in rendered.items():
         findings = placeholder_findings([m.obj for m in manifests])
         assert findings == [], f"{profile}: `${{` survives in {findings}"
-        assert "${" not in output.stream(manifests).replace(EXPANDED_BY_FLUENT_BIT, ""), profile
+        assert "${" not in output.stream(manifests), profile
 
 
 def test_no_configmap_holds_a_credential(rendered: dict[str, list[Manifest]]) -> None:
@@ -617,12 +615,12 @@ def test_offsets_and_buffers_survive_pod_restarts(production: list[Manifest]) ->
         assert not deepest.get("readOnly", False)
 
 
-def test_the_node_name_fluent_bit_expands_comes_from_its_own_pod(production: list[Manifest]) -> None:
-    config = yaml.safe_dump(config_file(production, "fluent-bit-config", "fluent-bit.yaml"))
-    assert EXPANDED_BY_FLUENT_BIT in config
-    (container,) = containers(find(production, "DaemonSet", "fluent-bit"))
-    env = {e["name"]: e for e in container["env"]}
-    assert env["NODE_NAME"]["valueFrom"] == {"fieldRef": {"fieldPath": "spec.nodeName"}}
+def test_every_node_log_stream_names_its_node(production: list[Manifest]) -> None:
+    config = config_file(production, "fluent-bit-config", "fluent-bit.yaml")
+    node_outputs = [o for o in config["pipeline"]["outputs"] if o["match"].startswith("node.")]
+    assert len(node_outputs) == 2
+    for node_output in node_outputs:
+        assert "hostname=$" in node_output["labels"], node_output["alias"]
 
 
 # --- 12. Loki ------------------------------------------------------------------------------------------------

@@ -76,7 +76,7 @@ def test_every_shard_is_under_the_budget(many: list[Manifest]) -> None:
 
 def test_the_shards_hold_every_rule_file_once_in_order(many: list[Manifest], stack: Stack) -> None:
     packed = [(key, text) for shard in _shards(many) for key, text in shard.obj["data"].items()]
-    assert packed == list(rule_files(stack).items())
+    assert packed == list(rule_files(stack.prometheus.rule_groups).items())
     assert len(packed) == len(stack.prometheus.rule_groups) > GROUPS
 
 
@@ -91,9 +91,10 @@ def test_one_projected_volume_mounts_every_shard_into_the_rules_directory(many: 
 def test_the_checks_see_every_rule_and_add_no_finding(many: list[Manifest], production: list[Manifest],
                                                       stack: Stack) -> None:
     bundle = Bundle(many)
-    assert sorted(mounted.key for mounted, _ in bundle.rule_files) == sorted(rule_files(stack))
+    expected = rule_files(stack.prometheus.rule_groups)
+    assert sorted(mounted.key for mounted, _ in bundle.rule_files) == sorted(expected)
     assert {mounted.source_name for mounted, _ in bundle.rule_files} == {m.name for m in _shards(many)}
-    assert len(bundle.alert_rules) == len(stack.prometheus.alert_rules())
+    assert len(bundle.alert_rules) == len(stack.prometheus.alert_rules()) + 4  # + Loki's security rules
 
     def keys(manifests: list[Manifest]) -> set[tuple[str, str, str, str]]:
         report = validate(manifests, kube_version=KUBE_VERSION)

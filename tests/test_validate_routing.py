@@ -29,6 +29,7 @@ from tests.conftest import require_tool
 
 AM_CONFIG = ("alertmanager-config", "alertmanager.yml")
 RULES = ("prometheus-rules", "leanvibe.enterprise.rules.yml")
+LOKI_RULES = ("loki-rules", "leanvibe.security.rules.yml")
 
 
 # --------------------------------------------------------------------------------------------
@@ -256,7 +257,14 @@ def rules_of(data: Any) -> list[dict[str, Any]]:
 
 
 def test_production_routing(production: list[Manifest]) -> None:
-    findings = check(Bundle(production))
+    assert check(Bundle(production)) == []
+
+
+def test_only_the_loki_rules_reach_the_security_route(production: list[Manifest]) -> None:
+    def no_loki_rules(data: Any) -> None:
+        data["groups"] = []
+
+    findings = check(edit(production, LOKI_RULES, no_loki_rules))
     assert summary(findings) == [("routing.unreachable-route", "warning", "alertmanager.yml:route.routes[3]")]
     [unreachable] = findings
     assert str(unreachable.object) == "ConfigMap/leanvibe-monitoring/alertmanager-config"
@@ -371,7 +379,7 @@ def test_unreachable_route_shadowed(production: list[Manifest]) -> None:
     business = findings[0]
     assert "caught first" in business.message and "route.routes[1]" in business.message
     assert "LowTenantSignupRate" in business.message and "continue: true" in business.message
-    assert "no alert carries" in findings[2].message  # the security route is unreachable either way
+    assert "HighAuthErrorRatio" in findings[2].message  # the security route: Loki's rules are caught too
 
 
 def test_inhibit_equal_label(production: list[Manifest]) -> None:
@@ -422,7 +430,6 @@ def test_durations_in_rules_and_routes(production: list[Manifest]) -> None:
         data["route"]["routes"][3]["group_interval"] = "0s"
 
     assert summary(check(edit(production, RULES, rules))) == [
-        ("routing.unreachable-route", "warning", "alertmanager.yml:route.routes[3]"),
         ("rules.duration", "error", "leanvibe.enterprise.rules.yml:groups[0].rules[0].for"),
         ("rules.duration", "error", "leanvibe.enterprise.rules.yml:groups[0].rules[1].keep_firing_for"),
     ]

@@ -7,6 +7,7 @@ from pydantic import Field, model_validator
 from leanvibe_stack.models.base import SecretRef, StrictModel, at
 from leanvibe_stack.models.fluentbit import FluentBitConfig
 from leanvibe_stack.models.loki import LokiConfig
+from leanvibe_stack.models.prometheus import RuleGroup, refuse_duplicate_alerts
 from leanvibe_stack.models.workload import MAX_REPLICAS, HttpProbe, NonRootWorkload, Storage, Toleration, Workload
 
 
@@ -26,6 +27,17 @@ class Loki(NonRootWorkload):
     readiness_probe: HttpProbe = Field(description="Readiness probe.")
     s3_credentials: S3Credentials | None = Field(None, description="Static S3 keys, if not using IAM roles.")
     config: LokiConfig = Field(description="loki.yaml, mirroring the Loki 3.7 configuration reference.")
+    rule_groups: dict[str, RuleGroup] = Field(
+        default_factory=dict,
+        description="LogQL alert rule groups the ruler evaluates, keyed by group name (Prometheus rule format).",
+    )
+
+    @model_validator(mode="after")
+    def _rules_need_a_ruler(self) -> Loki:
+        if self.rule_groups and self.config.ruler is None:
+            raise ValueError(at(("rule_groups",), "LogQL rules need config.ruler (nothing would evaluate them)"))
+        refuse_duplicate_alerts(self.rule_groups)
+        return self
 
     @model_validator(mode="after")
     def _shared_store_for_replicas(self) -> Loki:

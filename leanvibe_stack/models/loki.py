@@ -387,6 +387,7 @@ class RulerConfig(RefusingModel):
         "alertmanager_url": "derived by the stack from its Alertmanager Service",
         "enable_alertmanager_discovery": "derived by the stack from how Alertmanager is addressed",
         "ring": "the ruler ring is derived by the stack through common.ring",
+        "external_labels": "derived: the cluster, region and environment labels Prometheus' alerts carry too",
     }
 
     storage: RulerStorage = Field(description="Where the ruler reads rule groups from.")
@@ -529,7 +530,8 @@ def _check_http_url(url: str, what: str) -> None:
 
 
 def render_loki_config(
-    config: LokiConfig, *, memberlist_join: list[str], alertmanager_url: str, alertmanager_discovery: bool
+    config: LokiConfig, *, memberlist_join: list[str], alertmanager_url: str, alertmanager_discovery: bool,
+    external_labels: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Return loki.yaml as a plain dict: the profile's blocks plus the ring and ruler wiring."""
     if not memberlist_join and config.common.replication_factor > 1:
@@ -543,4 +545,6 @@ def render_loki_config(
     if "ruler" in blocks:
         blocks["ruler"]["alertmanager_url"] = alertmanager_url
         blocks["ruler"]["enable_alertmanager_discovery"] = alertmanager_discovery
+        if external_labels:
+            blocks["ruler"]["external_labels"] = dict(external_labels)
     return {key: blocks[key] for key in _BLOCK_ORDER if key in blocks}

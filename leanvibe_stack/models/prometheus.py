@@ -158,6 +158,17 @@ class RuleGroup(StrictModel):
     rules: dict[str, AlertRule] = Field(description="Alert rules keyed by alert name.", min_length=1)
 
 
+def refuse_duplicate_alerts(rule_groups: dict[str, RuleGroup]) -> None:
+    """One alert name, one rule: Alertmanager, `routes` and `diff` know an alert by its name."""
+    seen: dict[str, str] = {}
+    for group_name, group in rule_groups.items():
+        for alert in group.rules:
+            if alert in seen:
+                raise ValueError(at(("rule_groups", group_name, "rules", alert),
+                                    f"alert {alert!r} is already defined in group {seen[alert]!r}"))
+            seen[alert] = group_name
+
+
 class PrometheusServer(NonRootWorkload):
     """The Prometheus StatefulSet and its configuration."""
 
@@ -196,13 +207,7 @@ class PrometheusServer(NonRootWorkload):
 
     @model_validator(mode="after")
     def _unique_alert_names(self) -> PrometheusServer:
-        seen: dict[str, str] = {}
-        for group_name, group in self.rule_groups.items():
-            for alert in group.rules:
-                if alert in seen:
-                    raise ValueError(at(("rule_groups", group_name, "rules", alert),
-                                        f"alert {alert!r} is already defined in group {seen[alert]!r}"))
-                seen[alert] = group_name
+        refuse_duplicate_alerts(self.rule_groups)
         return self
 
     def alert_rules(self) -> dict[str, Any]:

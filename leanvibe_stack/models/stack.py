@@ -114,6 +114,16 @@ class Stack(StrictModel):
         return self
 
     @model_validator(mode="after")
+    def _alert_names_unique_across_rulers(self) -> Stack:
+        prometheus = {alert: group for group, rules in self.prometheus.rule_groups.items() for alert in rules.rules}
+        for group_name, group in self.loki.rule_groups.items():
+            for alert in group.rules:
+                if alert in prometheus:
+                    raise ValueError(at(("loki", "rule_groups", group_name, "rules", alert),
+                                        f"alert {alert!r} is already a Prometheus alert (group {prometheus[alert]!r})"))
+        return self
+
+    @model_validator(mode="after")
     def _probe_jobs_are_new(self) -> Stack:
         for probe, job in probe_job_names(self.blackbox_exporter).items():
             if job in self.prometheus.scrape_jobs:

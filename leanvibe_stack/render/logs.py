@@ -11,6 +11,7 @@ from leanvibe_stack.models.loki import render_loki_config
 from leanvibe_stack.models.stack import Stack
 from leanvibe_stack.render.common import IngressRule, Peer, checksum, image_ref, yaml_file
 from leanvibe_stack.render.engine import render_object
+from leanvibe_stack.render.prometheus import external_labels, rule_files
 from leanvibe_stack.render.topology import Topology
 
 LOKI_CONFIG_DIR = "/etc/loki/config"
@@ -33,6 +34,7 @@ def render_loki(stack: Stack, topo: Topology) -> list[Manifest]:
         {"name": "grpc", "port": GRPC_PORT, "targetPort": "grpc"},
         {"name": "memberlist", "port": MEMBERLIST_PORT, "targetPort": "memberlist"},
     ]
+    rules_dir = loki_rules_dir(stack)
     objects = [
         render_object("common/serviceaccount.yaml.j2", c.name, c=c, automount=False),
         render_object("common/configmap.yaml.j2", c.name, c=c, name=f"{c.name}-config", extra_labels={},
@@ -44,8 +46,13 @@ def render_loki(stack: Stack, topo: Topology) -> list[Manifest]:
                       image=image_ref(loki.image, stack.global_), pull_policy=stack.global_.image_pull_policy,
                       args=[f"-config.file={LOKI_CONFIG_DIR}/loki.yaml", "-target=all"],
                       env=_s3_env(stack), checksum=checksum(config), config_dir=LOKI_CONFIG_DIR,
-                      external_secrets=_external_secrets(stack)),
+                      external_secrets=_external_secrets(stack), rules_dir=rules_dir),
     ]
+    if rules_dir:
+        # Not in the pod's checksum: the ruler re-reads its directory every poll_interval (1m), so a rule
+        # change reaches it when the kubelet refreshes the mount, without restarting Loki.
+        objects.insert(2, render_object("common/configmap.yaml.j2", c.name, c=c, name=f"{c.name}-rules",
+                                        extra_labels={}, data=rule_files(stack.loki.rule_groups)))
     if loki.replicas > 1:
         objects.append(render_object("common/poddisruptionbudget.yaml.j2", c.name, c=c))
     if stack.global_.network_policy.enabled:
@@ -68,7 +75,21 @@ def loki_config(stack: Stack, topo: Topology) -> dict[str, Any]:
         # The ruler resolves the SRV record of the headless Service's `http` port: every replica.
         alertmanager_url=f"http://_http._tcp.{am.fqdn(am.headless)}",
         alertmanager_discovery=True,
+        external_labels=external_labels(stack),
     )
+
+
+def ruler_tenant(stack: Stack) -> str:
+    """The tenant directory the ruler reads rules from: Loki files everything under `fake` without auth."""
+    return (stack.fluent_bit.tenant_id or "fake") if stack.loki.config.auth_enabled else "fake"
+
+
+def loki_rules_dir(stack: Stack) -> str | None:
+    """Where the rule files are mounted: the ruler's local directory, then the tenant."""
+    ruler = stack.loki.config.ruler
+    if ruler is None or not stack.loki.rule_groups:
+        return None
+    return f"{ruler.storage.local.directory.rstrip('/')}/{ruler_tenant(stack)}"
 
 
 def _s3_env(stack: Stack) -> list[dict[str, Any]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from leanvibe_stack.manifest import Manifest, json_size
-from leanvibe_stack.models.prometheus import AlertRule, Ec2SDConfig, KubernetesSDConfig, ScrapeJob
+from leanvibe_stack.models.prometheus import AlertRule, Ec2SDConfig, KubernetesSDConfig, RuleGroup, ScrapeJob
 from leanvibe_stack.models.stack import GlobalSettings, Stack
 from leanvibe_stack.render import blackbox
 from leanvibe_stack.render.common import IngressRule, Peer, checksum, image_ref, ui_peers, yaml_file
@@ -32,7 +32,7 @@ def render(stack: Stack, topo: Topology) -> list[Manifest]:
     c = topo.prometheus
     server = stack.prometheus
     config = prometheus_config(stack, topo)
-    rules = rule_files(stack)
+    rules = rule_files(stack.prometheus.rule_groups)
     shards = rule_shards(rules)
     shard_names = [f"{c.name}-rules" if i == 0 else f"{c.name}-rules-{i + 1}" for i in range(len(shards))]
     args = [
@@ -69,6 +69,12 @@ def render(stack: Stack, topo: Topology) -> list[Manifest]:
     return objects
 
 
+def external_labels(stack: Stack) -> dict[str, str]:
+    """The labels every alert of this stack carries, whichever ruler (Prometheus or Loki's) sends it."""
+    settings = stack.global_
+    return {"cluster": settings.cluster, "region": settings.region, "environment": settings.environment}
+
+
 def prometheus_config(stack: Stack, topo: Topology) -> dict[str, Any]:
     """prometheus.yml: global labels from the profile, Alertmanagers found by DNS, the scrape jobs."""
     settings, server = stack.global_, stack.prometheus
@@ -77,9 +83,7 @@ def prometheus_config(stack: Stack, topo: Topology) -> dict[str, Any]:
         "global": {
             "scrape_interval": server.scrape_interval,
             "evaluation_interval": server.evaluation_interval,
-            "external_labels": {
-                "cluster": settings.cluster, "region": settings.region, "environment": settings.environment,
-            },
+            "external_labels": external_labels(stack),
         },
         "rule_files": [f"{RULES_DIR}/*.yml"],
         # Prometheus 3.13 reads retention from its (reloadable) config; the command-line flags are deprecated.
@@ -131,10 +135,10 @@ def _kubernetes_sd(sd: KubernetesSDConfig, app_namespace: str) -> dict[str, Any]
     return sd.model_dump(mode="json", exclude_none=True)
 
 
-def rule_files(stack: Stack) -> dict[str, str]:
-    """One rule file per group, named after it."""
+def rule_files(rule_groups: dict[str, RuleGroup]) -> dict[str, str]:
+    """One rule file per group, named after it (Prometheus' format, which Loki's ruler reads too)."""
     files = {}
-    for group_name, group in stack.prometheus.rule_groups.items():
+    for group_name, group in rule_groups.items():
         body: dict[str, Any] = {"name": group_name}
         if group.interval:
             body["interval"] = group.interval

@@ -182,10 +182,26 @@ class Bundle:
         return found
 
     @cached_property
+    def loki_rule_files(self) -> list[tuple[MountedFile, Any]]:
+        """Rule files Loki's ruler loads: `<ruler.storage.local.directory>/<tenant>/*` in the Loki container."""
+        config = self.config("loki")
+        local = as_dict(as_dict(as_dict(config.data.get("ruler")).get("storage")).get("local")) if config else {}
+        directory = str(local.get("directory", "")).rstrip("/")
+        if config is None or not directory:
+            return []
+        found = []
+        for mounted in self.mounted_files(config.pod, config.container):
+            tenant_and_file = posixpath.relpath(mounted.path, directory).split("/")
+            if len(tenant_and_file) == 2 and not tenant_and_file[0].startswith(".."):
+                text = mounted.text()
+                found.append((mounted, _parse(text) if text is not None else None))
+        return found
+
+    @cached_property
     def alert_rules(self) -> list[AlertRule]:
-        """Every alerting rule of every loaded rule file, with where it is."""
+        """Every alerting rule of every loaded rule file (Prometheus' and Loki's ruler's), with where it is."""
         rules = []
-        for mounted, data in self.rule_files:
+        for mounted, data in [*self.rule_files, *self.loki_rule_files]:
             groups = data.get("groups") if isinstance(data, dict) else None
             for g, group in enumerate(dicts(groups)):
                 for r, rule in enumerate(as_list(group.get("rules"))):
@@ -226,7 +242,7 @@ class Bundle:
 
 @dataclass(frozen=True)
 class AlertRule:
-    """An alerting rule as Prometheus loads it."""
+    """An alerting rule as Prometheus (PromQL) or Loki's ruler (LogQL) loads it."""
 
     file: MountedFile
     path: str

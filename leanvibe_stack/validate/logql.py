@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import promql_parser
 
-from leanvibe_stack.validate.bundle import Bundle, as_dict, loki_outputs
+from leanvibe_stack.validate.bundle import Bundle, as_dict, as_list, dicts, loki_outputs
 from leanvibe_stack.validate.findings import Finding, ObjectRef, warning
 from leanvibe_stack.validate.matchers import go_regex
 from leanvibe_stack.validate.promql import Variables, datasource_type, interpolate, panel_targets
@@ -46,7 +46,7 @@ def check(bundle: Bundle) -> list[Finding]:
     if not streams:
         return []  # no log agent rendered (e.g. `--only loki`): nothing to hold the queries against
     findings = []
-    for query in dashboard_queries(bundle):
+    for query in [*rule_queries(bundle), *dashboard_queries(bundle)]:
         for selector in stream_selectors(query.expr):
             problem = unmatched(interpolate(selector, query.variables) if query.variables else selector, streams)
             if problem:
@@ -76,6 +76,18 @@ def _added_by_loki(bundle: Bundle) -> set[str]:
         return set()
     discover = as_dict(as_dict(loki.data).get("limits_config")).get("discover_service_name")
     return set() if discover == [] else {"service_name"}
+
+
+def rule_queries(bundle: Bundle) -> Iterator[Query]:
+    for mounted, data in bundle.loki_rule_files:
+        if mounted.source is None:
+            continue
+        for g, group in enumerate(dicts(as_dict(data).get("groups"))):
+            for r, rule in enumerate(as_list(group.get("rules"))):
+                if isinstance(rule, dict) and isinstance(rule.get("expr"), str):
+                    what = f"alert {rule['alert']}" if "alert" in rule else f"recording rule {rule.get('record')}"
+                    yield Query(ObjectRef.of(mounted.source), f"{mounted.key}:groups[{g}].rules[{r}].expr",
+                                rule["expr"], what)
 
 
 def dashboard_queries(bundle: Bundle) -> Iterator[Query]:

@@ -19,8 +19,6 @@ EXCEPTION = "leanvibe.ai/pod-security-exception"
 ALLOWED_VOLUMES = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim",
                    "projected", "secret"}
 PLACEHOLDER = "${"
-# Programs that expand ${VAR} in their config file from their environment.
-ENV_EXPANDING = frozenset({"fluent-bit"})
 # Namespaced sysctls the restricted (and baseline) standard allows.
 SAFE_SYSCTLS = {"kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.ip_unprivileged_port_start",
                 "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range", "net.ipv4.ip_local_reserved_ports",
@@ -36,27 +34,11 @@ def check(bundle: Bundle) -> list[Finding]:
             findings.extend(_restricted(pod))
         findings.extend(_images(pod))
         findings.extend(_plain_values(pod))
-    expanded = _expanded_variables(bundle)
     for config_map in bundle.of_kind("ConfigMap"):
         ref = ObjectRef.of(config_map)
         for key, value in (config_map.obj.get("data") or {}).items():
-            text = str(value)
-            for name in expanded.get((config_map.namespace, config_map.name, key), ()):
-                text = text.replace(f"${{{name}}}", name)
-            findings.extend(_scan(ref, f"data.{key}", text))
+            findings.extend(_scan(ref, f"data.{key}", str(value)))
     return findings
-
-
-def _expanded_variables(bundle: Bundle) -> dict[tuple[str, str, str], set[str]]:
-    """(namespace, ConfigMap, key) -> the variables its program expands from the environment its container
-    really sets (Fluent Bit expands ${VAR} in its config; the others load `${` literally)."""
-    expanded: dict[tuple[str, str, str], set[str]] = {}
-    for config in bundle.configs:
-        if config.program in ENV_EXPANDING and config.file.source is not None:
-            names = {str(env.get("name")) for env in config.container.get("env") or []}
-            source = config.file.source
-            expanded.setdefault((source.namespace, source.name, config.file.key), set()).update(names)
-    return expanded
 
 
 def _exempt(bundle: Bundle, pod: Pod) -> bool:
