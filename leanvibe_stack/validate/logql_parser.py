@@ -88,10 +88,13 @@ def parse(text: str) -> Query:
 
 @cache
 def _parser() -> Lark:
+    """The LALR parser, built once per process.  Building its tables takes ~200 ms, so lark keeps them in a
+    file in the temporary directory keyed by the grammar's hash (`cache=True`; ~15 ms to load, rebuilt when
+    the grammar or lark changes, and ignored when the file cannot be read or written)."""
     from lark import Lark
 
     return Lark(GRAMMAR.read_text(encoding="utf-8"), parser="lalr", lexer="basic", propagate_positions=True,
-                maybe_placeholders=False)
+                maybe_placeholders=False, cache=True)
 
 
 # ---- syntax errors: where, and what the grammar expected there -------------------------------------------
