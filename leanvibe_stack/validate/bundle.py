@@ -183,16 +183,19 @@ class Bundle:
 
     @cached_property
     def loki_rule_files(self) -> list[tuple[MountedFile, Any]]:
-        """Rule files Loki's ruler loads: `<ruler.storage.local.directory>/<tenant>/*` in the Loki container."""
+        """Rule files Loki's ruler loads: with local rule storage, every file directly in a tenant folder
+        `<directory>/<tenant>/` (Loki 3.7 `pkg/ruler/rulestore/local`); when `auth_enabled` is false the
+        one tenant is `fake`, and a file in another tenant's folder is never evaluated against its logs."""
         config = self.config("loki")
-        local = as_dict(as_dict(as_dict(config.data.get("ruler")).get("storage")).get("local")) if config else {}
-        directory = str(local.get("directory", "")).rstrip("/")
-        if config is None or not directory:
+        directory = loki_rules_directory(config.data) if config is not None else None
+        if config is None or directory is None:
             return []
+        single_tenant = config.data.get("auth_enabled") is False
         found = []
         for mounted in self.mounted_files(config.pod, config.container):
-            tenant_and_file = posixpath.relpath(mounted.path, directory).split("/")
-            if len(tenant_and_file) == 2 and not tenant_and_file[0].startswith(".."):
+            relative = posixpath.relpath(mounted.path, directory)
+            parts = relative.split("/")
+            if len(parts) == 2 and not relative.startswith("..") and (parts[0] == "fake" or not single_tenant):
                 text = mounted.text()
                 found.append((mounted, _parse(text) if text is not None else None))
         return found
@@ -286,6 +289,19 @@ def loki_outputs(fluent_bit: Any) -> Iterator[tuple[str, dict[str, Any]]]:
     for i, output in enumerate(outputs):
         if isinstance(output, dict) and str(output.get("name", "")).lower() == "loki":
             yield f"pipeline.outputs[{i}]", output
+
+
+def loki_rules_directory(loki: dict[str, Any]) -> str | None:
+    """Where Loki's ruler reads rule files: `ruler.storage` (type local), or `ruler_storage` (backend local)
+    when `storage_config.use_thanos_objstore` is true; Loki 3.7 ignores the other (`pkg/loki/modules.go`)."""
+    if as_dict(loki.get("storage_config")).get("use_thanos_objstore") is True:
+        storage, kind = as_dict(loki.get("ruler_storage")), "backend"
+    else:
+        storage, kind = as_dict(as_dict(loki.get("ruler")).get("storage")), "type"
+    directory = as_dict(storage.get("local")).get("directory")
+    if storage.get(kind) != "local" or not directory:
+        return None
+    return posixpath.normpath(str(directory))
 
 
 def as_list(value: Any) -> list[Any]:

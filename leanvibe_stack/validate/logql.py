@@ -1,27 +1,41 @@
-"""LogQL stream selectors against the labels the log agent really sets.
+"""LogQL checked offline: every Loki query parses, and its stream selectors name labels streams carry.
+
+Where LogQL lives in the rendered objects: the `expr` of Loki rule files (the ruler's tenant folders, see
+`Bundle.loki_rule_files`), the targets of dashboard panels whose data source is Loki, and a Tempo or Jaeger
+data source's trace-to-logs custom query.  Each is parsed with `logql_parser` (Loki 3.7's grammar and the
+checks its parser runs after it): a query Loki would refuse is `logql.parse`, with the line and column.
+Grafana variables are replaced by stand-ins first (`promql.interpolate` for dashboards; `${__span...}`,
+`${__trace...}` and `${__tags}` for trace-to-logs links), and positions are given in the text as written.
 
 A Loki query selects streams by their labels before anything else runs: a selector that requires a
-label no stream carries returns nothing, quietly, in a dashboard panel or a Loki rule.  The labels a
-stream can carry are the ones the log agent's Loki outputs set (fluent-bit.yaml, as rendered); a
-selector is satisfied when one output sets every label the selector requires.  A matcher that also
-matches the empty value (`x=""`, `x!="a"`, `x=~".*"`) requires nothing: a stream without `x` passes.
-
-Only the stream selector is checked (the `{...}` of LogQL); line filters and parsers such as `| json`
-work on the line, whose fields this module cannot know.
+label no stream carries returns nothing, quietly, in a dashboard panel or a Loki rule
+(`logql.unknown-label`).  The labels a stream can carry are the ones the log agent's Loki outputs set
+(fluent-bit.yaml, as rendered); a selector is satisfied when one output sets every label the selector
+requires.  A matcher that also matches the empty value (`x=""`, `x!="a"`, `x=~".*"`) requires nothing: a
+stream without `x` passes.  Line filters and parsers such as `| json` work on the line, whose fields this
+module cannot know.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-import promql_parser
+from leanvibe_stack.validate.bundle import Bundle, as_dict, dicts, loki_outputs
+from leanvibe_stack.validate.findings import Finding, ObjectRef, error, warning
+from leanvibe_stack.validate.logql_parser import LogQLError, Matcher, Query, Selector, matches_empty, parse
+from leanvibe_stack.validate.promql import (
+    STAND_IN,
+    Variables,
+    datasource_type,
+    interpolate,
+    panel_targets,
+)
 
-from leanvibe_stack.validate.bundle import Bundle, as_dict, as_list, dicts, loki_outputs
-from leanvibe_stack.validate.findings import Finding, ObjectRef, warning
-from leanvibe_stack.validate.matchers import go_regex
-from leanvibe_stack.validate.promql import Variables, datasource_type, interpolate, panel_targets
+TRACE_VARIABLE = re.compile(r"\$\{__(?:span|trace)\b[^}]*\}")
+TAGS_VARIABLE = "${__tags}"
 
 
 @dataclass(frozen=True)
@@ -33,26 +47,70 @@ class Stream:
 
 
 @dataclass(frozen=True)
-class Query:
-    obj: ObjectRef
+class Site:
+    """One LogQL expression and where it is."""
+
+    obj: ObjectRef | None
     path: str
     expr: str
-    what: str
-    variables: Variables | None = None  # a dashboard's: $variables in selectors stand for a value
+    what: str  # e.g. "dashboard query", "alert LokiSecurityEventBurst"
+    variables: Variables | None = None  # a dashboard's: $variables stand for a value
+    metric_only: bool = False  # rules: Loki's ruler takes metric queries only
+    check_labels: bool = True  # trace-to-logs links: their labels are the datasource check's business
+
+    def stand_ins(self, *, bare_numbers: bool = False) -> str:
+        """The text to parse: Grafana's variables replaced by values that parse."""
+        if self.variables is None:
+            return self.expr
+        return interpolate(self.expr, self.variables, bare_numbers=bare_numbers)
 
 
 def check(bundle: Bundle) -> list[Finding]:
     streams = agent_streams(bundle)
-    if not streams:
-        return []  # no log agent rendered (e.g. `--only loki`): nothing to hold the queries against
-    findings = []
-    for query in [*rule_queries(bundle), *dashboard_queries(bundle)]:
-        for selector in stream_selectors(query.expr):
-            problem = unmatched(interpolate(selector, query.variables) if query.variables else selector, streams)
+    findings: list[Finding] = []
+    for site in sites(bundle):
+        query = _parse(site, findings)
+        if query is None or not streams or not site.check_labels:
+            continue
+        for selector in query.selectors:
+            problem = _unmatched(selector.matchers, streams)
             if problem:
-                findings.append(warning("logql.unknown-label", query.obj, query.path,
-                                      f"{query.what}: stream selector {selector} {problem}"))
+                shown = _as_written(site, query.text, selector)
+                findings.append(warning("logql.unknown-label", site.obj, site.path,
+                                        f"{site.what}: stream selector {shown} {problem}"))
     return findings
+
+
+def sites(bundle: Bundle) -> Iterator[Site]:
+    """Every LogQL expression the rendered objects hold."""
+    yield from rule_queries(bundle)
+    yield from dashboard_queries(bundle)
+    yield from datasource_queries(bundle)
+
+
+def _parse(site: Site, findings: list[Finding]) -> Query | None:
+    text = site.stand_ins()
+    query = _attempt(text)
+    if isinstance(query, LogQLError) and STAND_IN in text:
+        retried = _attempt(site.stand_ins(bare_numbers=True))  # a numeric place, e.g. topk($n, ...)
+        query = query if isinstance(retried, LogQLError) else retried
+    if isinstance(query, LogQLError):
+        findings.append(error("logql.parse", site.obj, site.path,
+                              f"{site.what}: the query is not valid LogQL: {_located(site, text, query)}"))
+        return None
+    if site.metric_only and not query.is_metric:
+        findings.append(error("logql.parse", site.obj, site.path,
+                              f"{site.what}: a rule's expression must be a metric query (e.g. "
+                              "sum(count_over_time({...}[5m])) > 0); Loki's ruler refuses a log query"))
+        return None
+    return query
+
+
+def _attempt(text: str) -> Query | LogQLError:
+    try:
+        return parse(text)
+    except LogQLError as exc:
+        return exc
 
 
 def agent_streams(bundle: Bundle) -> list[Stream]:
@@ -78,19 +136,19 @@ def _added_by_loki(bundle: Bundle) -> set[str]:
     return set() if discover == [] else {"service_name"}
 
 
-def rule_queries(bundle: Bundle) -> Iterator[Query]:
+def rule_queries(bundle: Bundle) -> Iterator[Site]:
     for mounted, data in bundle.loki_rule_files:
-        if mounted.source is None:
-            continue
+        obj = ObjectRef.of(mounted.source) if mounted.source else None
         for g, group in enumerate(dicts(as_dict(data).get("groups"))):
-            for r, rule in enumerate(as_list(group.get("rules"))):
-                if isinstance(rule, dict) and isinstance(rule.get("expr"), str):
-                    what = f"alert {rule['alert']}" if "alert" in rule else f"recording rule {rule.get('record')}"
-                    yield Query(ObjectRef.of(mounted.source), f"{mounted.key}:groups[{g}].rules[{r}].expr",
-                                rule["expr"], what)
+            for r, rule in enumerate(dicts(group.get("rules"))):
+                expr = rule.get("expr")
+                if not isinstance(expr, str):
+                    continue
+                what = f"alert {rule['alert']}" if "alert" in rule else f"recording rule {rule.get('record')}"
+                yield Site(obj, f"{mounted.key}:groups[{g}].rules[{r}].expr", expr, what, metric_only=True)
 
 
-def dashboard_queries(bundle: Bundle) -> Iterator[Query]:
+def dashboard_queries(bundle: Bundle) -> Iterator[Site]:
     for manifest, key, dashboard in bundle.dashboards:
         if not isinstance(dashboard, dict):
             continue
@@ -99,41 +157,51 @@ def dashboard_queries(bundle: Bundle) -> Iterator[Query]:
             kind = datasource_type(target.get("datasource") or inherited, variables, bundle)
             expr = target.get("expr")
             if kind == "loki" and isinstance(expr, str) and expr.strip():
-                yield Query(ObjectRef.of(manifest), f"{key}:{path}.expr", expr, "dashboard query", variables)
+                yield Site(ObjectRef.of(manifest), f"{key}:{path}.expr", expr, "dashboard query", variables)
+
+
+def datasource_queries(bundle: Bundle) -> Iterator[Site]:
+    """The custom LogQL of Tempo/Jaeger trace-to-logs links (`jsonData.tracesToLogsV2.query`)."""
+    for mounted, data in bundle.grafana_datasources:
+        obj = ObjectRef.of(mounted.source) if mounted.source else None
+        for i, datasource in enumerate(dicts(as_dict(data).get("datasources"))):
+            link = as_dict(as_dict(datasource.get("jsonData")).get("tracesToLogsV2"))
+            query = link.get("query")
+            if link.get("customQuery") and isinstance(query, str) and query.strip():
+                yield Site(obj, f"{mounted.key}:datasources[{i}].jsonData.tracesToLogsV2.query",
+                           trace_stand_ins(query, link.get("tags")),
+                           f"data source {datasource.get('name')}: trace-to-logs query", check_labels=False)
+
+
+def trace_stand_ins(query: str, tags: object) -> str:
+    """A trace-to-logs query with Grafana's span variables replaced: `${__tags}` by a matcher per mapped tag
+    (as Grafana builds it), `${__span.*}` and `${__trace.*}` by a plain word."""
+    labels = [str(tag.get("value") or tag.get("key")) for tag in dicts(tags) if tag.get("value") or tag.get("key")]
+    matchers = ", ".join(f'{label.replace(".", "_")}="{STAND_IN}"' for label in labels)
+    return TRACE_VARIABLE.sub(STAND_IN, query.replace(TAGS_VARIABLE, matchers))
 
 
 def stream_selectors(expr: str) -> list[str]:
-    """The `{...}` stream selectors of a LogQL query, in order (braces inside strings are text)."""
-    found, depth, start, quote = [], 0, 0, ""
-    i = 0
-    while i < len(expr):
-        char = expr[i]
-        if quote:
-            if char == "\\" and quote == '"':
-                i += 1
-            elif char == quote:
-                quote = ""
-        elif char in "\"`":
-            quote = char
-        elif char == "{":
-            depth, start = depth + 1, i if depth == 0 else start
-        elif char == "}" and depth:
-            depth -= 1
-            if depth == 0:
-                found.append(expr[start:i + 1])
-        i += 1
-    return found
+    """The `{...}` stream selectors of a LogQL query, in order, as written (none when it does not parse)."""
+    try:
+        return [selector.text for selector in parse(expr).selectors]
+    except LogQLError:
+        return []
 
 
 def unmatched(selector: str, streams: list[Stream]) -> str | None:
-    """Why no stream of the agent can match `selector`, or None when one can."""
+    """Why no stream of the agent can match `selector` (LogQL text), or None when one can."""
     try:
-        parsed = promql_parser.parse(selector)
-    except ValueError as exc:
+        selectors = parse(selector).selectors
+    except LogQLError as exc:
         return f"is not a valid stream selector: {exc}"
-    if not isinstance(parsed, promql_parser.VectorSelector):
+    if len(selectors) != 1 or selectors[0].text != selector.strip():
         return "is not a stream selector"
-    required = {m.name for m in parsed.matchers.matchers if not _matches_empty(str(m.op), m.value)}
+    return _unmatched(selectors[0].matchers, streams)
+
+
+def _unmatched(matchers: Iterable[Matcher], streams: list[Stream]) -> str | None:
+    required = {m.name for m in matchers if not matches_empty(m.op, m.value)}
     if any(required <= stream.labels for stream in streams):
         return None
     known = set().union(*(stream.labels for stream in streams))
@@ -146,13 +214,40 @@ def unmatched(selector: str, streams: list[Stream]) -> str | None:
             "the query returns nothing")
 
 
-def _matches_empty(op: str, value: str) -> bool:
-    if op.endswith("NotEqual"):
-        return value != ""
-    if op.endswith("Equal"):
-        return value == ""
-    try:
-        matches = re.fullmatch(go_regex(value), "") is not None
-    except re.error:
-        return True  # an invalid regex is the parser's finding, not a missing label
-    return not matches if op.endswith("NotRe") else matches
+# ---- positions in the text as written (stand-ins change lengths) ------------------------------------------
+
+def _as_written(site: Site, parsed: str, selector: Selector) -> str:
+    start = _offset(parsed, selector.line, selector.column)
+    original = _original_offset(site.expr, parsed, start)
+    end = _original_offset(site.expr, parsed, start + len(selector.text) - 1)
+    if original is None or end is None:
+        return selector.text
+    return site.expr[original:end + 1]
+
+
+def _located(site: Site, parsed: str, exc: LogQLError) -> str:
+    """The parser's message, its line and column moved back to the text as written."""
+    if parsed == site.expr:
+        return str(exc)
+    offset = _original_offset(site.expr, parsed, _offset(parsed, exc.line, exc.column))
+    if offset is None:
+        return str(exc)
+    line = site.expr.count("\n", 0, offset) + 1
+    column = offset - (site.expr.rfind("\n", 0, offset) + 1) + 1
+    return str(LogQLError(exc.problem, line, column))
+
+
+def _offset(text: str, line: int, column: int) -> int:
+    lines = text.split("\n")
+    return sum(len(lines[i]) + 1 for i in range(line - 1)) + column - 1
+
+
+def _original_offset(original: str, parsed: str, offset: int) -> int | None:
+    """Where a character of the interpolated text came from; None inside a stand-in."""
+    if offset >= len(parsed):
+        return len(original) + offset - len(parsed)
+    matcher = difflib.SequenceMatcher(None, original, parsed, autojunk=False)
+    for a, b, size in matcher.get_matching_blocks():
+        if b <= offset < b + size:
+            return a + offset - b
+    return None
