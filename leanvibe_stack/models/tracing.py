@@ -4,13 +4,14 @@ Both programs read a config file of the collector's shape (extensions, receivers
 `service.pipelines`, `service.telemetry`).  The models mirror the configuration references of the pinned
 versions, for the components the stack uses only, each strictly (unknown keys are errors, as upstream):
 
-* collector-contrib v0.160.0: otlp and zipkin receivers; memory_limiter, k8s_attributes (renamed from
-  `k8sattributes`, a deprecated alias since v0.146; `deployment_name_from_replicaset` removed in v0.160) and
-  batch processors; the `otlp_grpc` exporter (formerly `otlp`); the health_check extension; the
-  Prometheus pull reader of `service.telemetry.metrics`.
-* Jaeger v2.21.0 (config of cmd/jaeger at v2.20.0, the newest tag mirrored here, checked against the v2.21.0
-  release notes): the jaeger_storage (badger, memory), jaeger_query and healthcheckv2 extensions, the otlp
-  receiver, memory_limiter and batch, and jaeger_storage_exporter.
+* collector-contrib v0.160.0: otlp and zipkin receivers; memory_limiter, k8s_attributes (its old name
+  `k8sattributes` is a deprecated alias since contrib#45901, 2026-02; `deployment_name_from_replicaset`
+  was removed in v0.160) and batch processors; the `otlp_grpc` exporter (the name the v0.159 release
+  tests use); the health_check extension; the Prometheus pull reader of `service.telemetry.metrics`.
+* Jaeger v2.21.0: the keys of cmd/jaeger at v2.20.0, the newest tag whose source was at hand (v2.21.0's
+  own config reference was not; re-check on upgrade): the jaeger_storage (badger, memory), jaeger_query
+  and healthcheckv2 (contrib's: `http.status.path` defaults to `/status`) extensions, the otlp receiver,
+  memory_limiter and batch, and jaeger_storage_exporter.
 
 Addresses the stack knows are derived, never written: the collector's exporter endpoint is the rendered
 Jaeger Service, Badger's directories are the volume the StatefulSet mounts.  Every listen address is
