@@ -74,7 +74,7 @@ def test_findings_are_text_lines_with_severity_check_object_and_path() -> None:
         "warning: routing.unreachable-route: ConfigMap/leanvibe-monitoring/alertmanager-config "
         "alertmanager.yml:route.routes[3]: " + stdout.split("route.routes[3]: ", 1)[1]
     )
-    assert "55 objects: 0 error(s), 1 warning(s)" in stderr  # the security route (issue 14)
+    assert "69 objects: 0 error(s), 1 warning(s)" in stderr  # the security route (issue 14)
 
 
 def test_profile_and_paths_together_are_a_usage_error() -> None:

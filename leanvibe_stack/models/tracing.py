@@ -425,28 +425,30 @@ class BadgerSettings(StrictModel):
     metrics_update_interval: Duration = Field("10s", description="Interval of Badger's own metrics.")
 
 
-class BadgerBackend(StrictModel):
-    """A Badger trace store on the StatefulSet's volume."""
-
-    badger: BadgerSettings = Field(description="Badger settings.")
-
-
 class MemorySettings(StrictModel):
     """In-memory store: lost on every restart."""
 
     max_traces: int = Field(ge=1, description="Traces kept at most (0, upstream's default, is unbounded).")
 
 
-class MemoryBackend(StrictModel):
-    """An in-memory trace store."""
+class TraceBackend(StrictModel):
+    """One trace store: `badger` on the StatefulSet's volume, or `memory` (a child profile switches with
+    `badger: null` and a `memory` entry)."""
 
-    memory: MemorySettings = Field(description="Memory settings.")
+    badger: BadgerSettings | None = Field(None, description="Badger on the pod's volume.")
+    memory: MemorySettings | None = Field(None, description="In memory, lost on restart.")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> TraceBackend:
+        if (self.badger is None) == (self.memory is None):
+            raise ValueError("set exactly one of badger and memory")
+        return self
 
 
 class JaegerStorage(StrictModel):
     """jaeger_storage: named trace stores."""
 
-    backends: dict[str, BadgerBackend | MemoryBackend] = Field(
+    backends: dict[str, TraceBackend] = Field(
         min_length=1, max_length=1, description="Exactly one trace store, by name.")
 
 
@@ -540,7 +542,7 @@ class JaegerConfig(_Config):
         return self
 
     @property
-    def backend(self) -> BadgerBackend | MemoryBackend:
+    def backend(self) -> TraceBackend:
         return next(iter(self.extensions.jaeger_storage.backends.values()))
 
 
@@ -556,7 +558,7 @@ class Jaeger(NonRootWorkload):
 
     @model_validator(mode="after")
     def _badger_on_a_volume(self) -> Jaeger:
-        badger = isinstance(self.config.backend, BadgerBackend)
+        badger = self.config.backend.badger is not None
         if badger and self.storage is None:
             raise ValueError(at(("storage",), "a badger store needs a volume: set storage.size"))
         if not badger and self.storage is not None:

@@ -20,7 +20,6 @@ from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.models.stack import Stack
 from leanvibe_stack.models.tracing import (
     K8S_RESOURCES_FOR,
-    BadgerBackend,
     CollectorConfig,
     JaegerConfig,
     OTLPProtocols,
@@ -179,7 +178,7 @@ def jaeger_config(config: JaegerConfig) -> dict[str, Any]:
     """config.yaml: the profile's settings, a Badger store placed on the pod's volume."""
     data = _service_last(config.model_dump(mode="json", by_alias=True, exclude_none=True))
     for name, backend in config.extensions.jaeger_storage.backends.items():
-        if isinstance(backend, BadgerBackend):
+        if backend.badger is not None:
             data["extensions"]["jaeger_storage"]["backends"][name]["badger"] = {
                 # Upstream's default is ephemeral (a temporary directory): state it, the volume is the point.
                 "ephemeral": False,
