@@ -67,7 +67,7 @@ def seed_alerts(manifests: list[Manifest]) -> list[tuple[str, dict[str, str]]]:
 def test_routes_test_agrees_with_amtool_for_every_seed_alert(production: list[Manifest], tmp_path: Path) -> None:
     config = amtool_config(production, tmp_path)
     alerts = seed_alerts(production)
-    assert len(alerts) == 29  # the guide's 18, 7 synthetic-monitoring and 4 security (Loki) alerts
+    assert len(alerts) == 32  # the guide's 18, 7 synthetic-monitoring, 3 tracing and 4 security (Loki) alerts
     for name, labels in alerts:
         ours = invoke("routes", "--profile", "production", "test", *label_args(labels))
         assert ours.exit_code == 0, ours.output
@@ -184,7 +184,7 @@ def test_routes_prints_the_tree_then_every_alert_with_its_receivers(production: 
                         "group_wait: 10s  repeat_interval: 1h")
     assert lines[9].startswith('    ├── {team="platform"}  receiver: platform-team')
     assert lines[10].startswith('    └── {category="synthetic"}  receiver: platform-team')
-    header = lines.index("Alert rules (29) and the receivers they reach:")
+    header = lines.index("Alert rules (32) and the receivers they reach:")
     assert lines[header + 1].split() == ["ALERT", "SEVERITY", "RECEIVERS"]
     rows = {line.split()[0]: line for line in lines[header + 2:]}
     tree = routing_of(production).tree

@@ -28,7 +28,7 @@ def graph(
         GraphFormat, typer.Option("--format", "-f", help="Mermaid flowchart or Graphviz digraph.")
     ] = GraphFormat.mermaid,
 ) -> None:
-    """Print a diagram of the rendered stack: who scrapes, pushes logs to, queries, alerts and notifies whom.
+    """Print a diagram of the rendered stack: who scrapes, pushes logs or traces to, queries, alerts and notifies whom.
 
     Edges come from the configs the pods load (scrape jobs, alerting, Fluent Bit's Loki outputs, Grafana
     datasources, the Loki ruler, Alertmanager receivers), each address resolved to the rendered

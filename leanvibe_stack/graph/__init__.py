@@ -12,7 +12,8 @@ mounted datasource files, and every address is resolved the way cluster DNS woul
   after the job.  A job whose relabeling sends every target to one address (blackbox_exporter's
   probe jobs) scrapes that exporter, which `probes` a node of the job's targets.
 * Prometheus `alerting.alertmanagers` and the Loki ruler's `alertmanager_url` give `alerts` edges;
-  Fluent Bit's Loki outputs give `pushes logs`; Grafana datasources give `queries`; Alertmanager's
+  Fluent Bit's Loki outputs give `pushes logs`; the exporters of the OpenTelemetry Collector (and of
+  Jaeger, which has the collector's config) give `pushes traces`; Grafana datasources give `queries`; Alertmanager's
   `receivers` give `notifies` edges to one node per receiver, labelled with its integrations.
 
 `build` (`build.py`) returns a `Graph` (`model.py`), resolving addresses through `discovery.py`;
@@ -23,7 +24,19 @@ order), then workloads no edge mentions, in render order.
 
 from leanvibe_stack.graph.build import build
 from leanvibe_stack.graph.formats import to_dot, to_mermaid
-from leanvibe_stack.graph.model import ALERTS, NOTIFIES, PROBES, PUSHES, QUERIES, SCRAPES, VERBS, Edge, Graph, Node
+from leanvibe_stack.graph.model import (
+    ALERTS,
+    NOTIFIES,
+    PROBES,
+    PUSHES,
+    QUERIES,
+    SCRAPES,
+    TRACES,
+    VERBS,
+    Edge,
+    Graph,
+    Node,
+)
 
-__all__ = ["ALERTS", "NOTIFIES", "PROBES", "PUSHES", "QUERIES", "SCRAPES", "VERBS", "Edge", "Graph", "Node", "build",
-           "to_dot", "to_mermaid"]
+__all__ = ["ALERTS", "NOTIFIES", "PROBES", "PUSHES", "QUERIES", "SCRAPES", "TRACES", "VERBS", "Edge", "Graph", "Node",
+           "build", "to_dot", "to_mermaid"]

@@ -15,9 +15,22 @@ from leanvibe_stack.graph.discovery import (
     service_workloads,
     srv_host,
 )
-from leanvibe_stack.graph.model import ALERTS, NOTIFIES, PROBES, PUSHES, QUERIES, SCRAPES, Edge, Graph, Node, NodeKey
+from leanvibe_stack.graph.model import (
+    ALERTS,
+    NOTIFIES,
+    PROBES,
+    PUSHES,
+    QUERIES,
+    SCRAPES,
+    TRACES,
+    Edge,
+    Graph,
+    Node,
+    NodeKey,
+)
 from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.validate.bundle import (
+    COLLECTOR_PROGRAMS,
     GRAFANA_DATASOURCES,
     WORKLOAD_KINDS,
     Bundle,
@@ -80,13 +93,17 @@ def build(manifests: list[Manifest] | Bundle) -> Graph:
     """The graph of a rendered stack (or any set of objects `validate` would accept)."""
     bundle = manifests if isinstance(manifests, Bundle) else Bundle(manifests)
     builder = _Builder(bundle)
-    configs = {program: _configs(bundle, program) for program in ("prometheus", "alertmanager", "loki", "fluent-bit")}
+    programs = ("prometheus", "alertmanager", "loki", "fluent-bit", *COLLECTOR_PROGRAMS)
+    configs = {program: _configs(bundle, program) for program in programs}
     for config in configs["prometheus"]:
         _prometheus(builder, config)
     for config in configs["loki"]:
         _loki(builder, config)
     for config in configs["fluent-bit"]:
         _fluent_bit(builder, config)
+    for program in COLLECTOR_PROGRAMS:
+        for config in configs[program]:
+            _collector(builder, config)
     _grafana(builder)
     for config in configs["alertmanager"]:
         _alertmanager(builder, config)
@@ -202,6 +219,16 @@ def _fluent_bit(builder: _Builder, config: ConfigFile) -> None:
         if host:
             builder.to_endpoint(builder.workload(config.pod.owner), PUSHES, ", ".join(names), host,
                                 config.pod.namespace, url)
+
+
+def _collector(builder: _Builder, config: ConfigFile) -> None:
+    """A collector-shaped program (the OpenTelemetry Collector, Jaeger) pushes traces where its exporters send."""
+    source = builder.workload(config.pod.owner)
+    for name, exporter in as_dict(config.data.get("exporters")).items():
+        endpoint = str(as_dict(exporter).get("endpoint", ""))
+        host = urlsplit(endpoint).hostname if "://" in endpoint else host_of_target(endpoint)
+        if host:
+            builder.to_endpoint(source, TRACES, str(name), host, config.pod.namespace, endpoint)
 
 
 def _grafana(builder: _Builder) -> None:

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 SCRAPES, ALERTS, PUSHES, QUERIES, NOTIFIES = "scrapes", "alerts", "pushes logs", "queries", "notifies"
 PROBES = "probes"
-VERBS = (SCRAPES, PROBES, ALERTS, PUSHES, QUERIES, NOTIFIES)
+TRACES = "pushes traces"
+VERBS = (SCRAPES, PROBES, ALERTS, PUSHES, TRACES, QUERIES, NOTIFIES)
 NodeKey = tuple[str, ...]  # ("workload", kind, namespace, name) | ("job", owner, job) | ("receiver", name) | ...
 
 

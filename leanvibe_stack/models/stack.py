@@ -14,6 +14,7 @@ from leanvibe_stack.models.grafana import Grafana
 from leanvibe_stack.models.identity import with_identity_defaults
 from leanvibe_stack.models.logs import FluentBit, Loki
 from leanvibe_stack.models.prometheus import PrometheusServer
+from leanvibe_stack.models.tracing import Jaeger, OtelCollector
 
 
 class NetworkPolicySettings(StrictModel):
@@ -91,6 +92,10 @@ class Stack(StrictModel):
     blackbox_exporter: BlackboxExporter | None = Field(
         None, description="Synthetic monitoring: blackbox_exporter and its probes (not rendered when unset)."
     )
+    otel_collector: OtelCollector | None = Field(
+        None, description="Tracing: the OpenTelemetry Collector the applications send spans to (needs `jaeger`)."
+    )
+    jaeger: Jaeger | None = Field(None, description="Tracing: Jaeger v2, the trace store, UI and query API.")
 
     @model_validator(mode="before")
     @classmethod
@@ -121,6 +126,17 @@ class Stack(StrictModel):
                 if alert in prometheus:
                     raise ValueError(at(("loki", "rule_groups", group_name, "rules", alert),
                                         f"alert {alert!r} is already a Prometheus alert (group {prometheus[alert]!r})"))
+        return self
+
+    @model_validator(mode="after")
+    def _collector_exports_to_jaeger(self) -> Stack:
+        if self.otel_collector is not None and self.jaeger is None:
+            raise ValueError(at(("otel_collector",), "exports to the rendered Jaeger, which is off: set `jaeger` "
+                                                     "or turn the collector off too (`otel_collector: null`)"))
+        if self.otel_collector is not None and self.jaeger is not None \
+                and self.jaeger.config.receivers.otlp.protocols.grpc is None:
+            raise ValueError(at(("jaeger", "config", "receivers", "otlp", "protocols", "grpc"),
+                                "the collector exports OTLP over gRPC: Jaeger must serve it"))
         return self
 
     @model_validator(mode="after")

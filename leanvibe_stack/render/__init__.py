@@ -8,7 +8,16 @@ from leanvibe_stack.models.stack import Stack
 
 def render_stack(stack: Stack) -> list[Manifest]:
     """Every object of the stack, in component order (output.py sorts them for installation)."""
-    from leanvibe_stack.render import alertmanager, blackbox, exporters, grafana, logs, namespaces, prometheus
+    from leanvibe_stack.render import (
+        alertmanager,
+        blackbox,
+        exporters,
+        grafana,
+        logs,
+        namespaces,
+        prometheus,
+        tracing,
+    )
     from leanvibe_stack.render.topology import Topology
 
     instance = stack.global_.instance or stack.global_.environment
@@ -23,4 +32,6 @@ def render_stack(stack: Stack) -> list[Manifest]:
         *exporters.render_node_exporter(stack, topo),
         *exporters.render_kube_state_metrics(stack, topo),
         *blackbox.render(stack, topo),
+        *tracing.render_collector(stack, topo),
+        *tracing.render_jaeger(stack, topo),
     ]

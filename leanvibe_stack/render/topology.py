@@ -20,6 +20,8 @@ class Topology:
     node_exporter: Component
     kube_state_metrics: Component
     blackbox_exporter: Component | None  # None: the profile has no synthetic monitoring
+    otel_collector: Component | None  # None: the profile has no tracing
+    jaeger: Component | None
     alertmanager_port: int = 9093
     loki_port: int = 3100
 
@@ -39,4 +41,7 @@ class Topology:
                                          stack.kube_state_metrics.image, g),
             blackbox_exporter=component("blackbox-exporter", "exporter", instance, stack.blackbox_exporter.image, g)
             if stack.blackbox_exporter else None,
+            otel_collector=component("otel-collector", "trace-collector", instance, stack.otel_collector.image, g)
+            if stack.otel_collector else None,
+            jaeger=component("jaeger", "traces", instance, stack.jaeger.image, g) if stack.jaeger else None,
         )

@@ -68,6 +68,7 @@ def validate(
         synthetic,
         templates,
         tools,
+        tracing,
     )
     from leanvibe_stack.validate import (
         identity as identity_check,
@@ -85,6 +86,7 @@ def validate(
         *sizes.check(bundle),
         *templates.check(bundle),
         *synthetic.check(bundle),
+        *tracing.check(bundle),
         *releases.check(bundle),
         *releases.check_kubernetes(kube_version),
         *loki.check(bundle),

@@ -22,7 +22,10 @@ from leanvibe_stack.validate.findings import ObjectRef
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod")
 # Which program a container runs, told by the last part of its image repository.
-PROGRAMS = ("prometheus", "alertmanager", "loki", "fluent-bit", "grafana", "blackbox-exporter")
+PROGRAMS = ("prometheus", "alertmanager", "loki", "fluent-bit", "grafana", "blackbox-exporter",
+            "opentelemetry-collector-contrib", "jaeger")
+# The programs whose config has the OpenTelemetry Collector's shape (receivers, processors, exporters, service).
+COLLECTOR_PROGRAMS = ("opentelemetry-collector-contrib", "jaeger")
 GRAFANA_DATASOURCES = "/etc/grafana/provisioning/datasources/"
 
 
@@ -269,7 +272,8 @@ def program_of(container: dict[str, Any]) -> str | None:
 
 CONFIG_FLAGS = ("--config.file", "-config.file")
 # Programs whose flag is spelled otherwise (Grafana's `--config` names an ini file, not checked here).
-PROGRAM_CONFIG_FLAGS = {"fluent-bit": ("--config", "-c")}
+PROGRAM_CONFIG_FLAGS = {"fluent-bit": ("--config", "-c"), "opentelemetry-collector-contrib": ("--config",),
+                        "jaeger": ("--config",)}
 
 
 def config_flag(container: dict[str, Any]) -> str | None:

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.validate.bundle import (
+    COLLECTOR_PROGRAMS,
     Bundle,
     ConfigFile,
     Pod,
@@ -333,12 +334,27 @@ def _endpoints(config: ConfigFile) -> Iterator[_Endpoint]:
         for where, output in loki_outputs(data):
             port = output.get("port")
             yield _Endpoint(str(output.get("host", "")), port if isinstance(port, int) else None, f"{where}.host")
+    elif config.program in COLLECTOR_PROGRAMS:
+        yield from _exporter_endpoints(data)
     elif config.program == "loki":
         ruler = as_dict(data.get("ruler"))
         for i, url in enumerate(str(ruler.get("alertmanager_url", "")).split(",")):
             endpoint = _from_url(url.strip(), f"ruler.alertmanager_url[{i}]")
             if endpoint:
                 yield endpoint
+
+
+def _exporter_endpoints(data: dict[str, Any]) -> Iterator[_Endpoint]:
+    """Where a collector's network exporters send: `host:port` or a URL (otlp_grpc accepts both)."""
+    for name, exporter in as_dict(data.get("exporters")).items():
+        endpoint = str(as_dict(exporter).get("endpoint", ""))
+        where = f"exporters.{name}.endpoint"
+        if endpoint and "://" in endpoint:
+            found = _from_url(endpoint, where)
+        else:
+            found = _from_target(endpoint, where)
+        if found:
+            yield found
 
 
 def _resolve(bundle: Bundle, endpoint: _Endpoint, client_namespace: str, domains: set[str]) -> str | None:

@@ -55,6 +55,8 @@ COMPONENTS = (
     Component("fluent-bit.txt", program="fluent-bit"),
     Component("grafana.txt", program="grafana"),
     Component("blackbox-exporter.txt", program="blackbox-exporter"),
+    Component("otel-collector.txt", program="opentelemetry-collector-contrib"),
+    Component("jaeger.txt", program="jaeger"),
 )
 
 CATALOGUES = (*ALWAYS, *(c.catalogue for c in COMPONENTS))
