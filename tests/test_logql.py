@@ -269,8 +269,9 @@ def test_a_rule_selecting_a_label_no_stream_has_is_a_warning(production: list[Ma
 
 def with_trace_link(manifests: list[Manifest], query: str, tags: list[dict[str, str]]) -> Bundle:
     def edit(data: Any) -> None:
-        data["datasources"].append({"name": "jaeger", "type": "jaeger", "uid": "jaeger", "jsonData": {
-            "tracesToLogsV2": {"datasourceUid": "loki", "customQuery": True, "query": query, "tags": tags}}})
+        jaeger = next(d for d in data["datasources"] if d["type"] == "jaeger")
+        jaeger["jsonData"]["tracesToLogsV2"] = {"datasourceUid": "loki", "customQuery": True, "query": query,
+                                                "tags": tags}
     return edited(manifests, "datasources.yaml", edit)
 
 

@@ -73,12 +73,14 @@ CROSSREF_CHECKS = ("selector.mismatch", "service.no-pods", "service.target-port"
                    "mount.rule-files", "mount.templates", "url.unresolved", "binding.role", "binding.subject")
 TEMPLATE_CHECKS = ("rules.template", "alertmanager.template")
 PROMQL_CHECKS = ("promql.parse", "metrics.unknown", "logql.unknown-label")
+CORRELATION_CHECKS = ("grafana.unknown-datasource-uid", "grafana.trace-logs-tag", "grafana.trace-metrics-query",
+                      "grafana.exemplars-not-stored")
 SECURITY_CHECKS = ("security.pss", "security.credential", "security.placeholder", "image.unpinned")
 TOOL_CHECKS = ("tool.amtool", "tool.promtool-rules", "tool.promtool-tests", "tool.not-run")
 SIZE_CHECKS = ("configmap.too-large", "object.too-large-for-client-apply")
 TRACING_CHECKS = tracing.CHECKS
 COVERED = (*SCHEMA_CHECKS, *CROSSREF_CHECKS, *routing.CHECKS, *TEMPLATE_CHECKS, *PROMQL_CHECKS, *SECURITY_CHECKS,
-           *TOOL_CHECKS, *SIZE_CHECKS, *TRACING_CHECKS)
+           *TOOL_CHECKS, *SIZE_CHECKS, *TRACING_CHECKS, *CORRELATION_CHECKS)
 # Where one kind of mistake has several real-world forms, each form is a case of its own.
 AT_LEAST = {"url.unresolved": 4, "security.pss": 5, "security.credential": 2}
 

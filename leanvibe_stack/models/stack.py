@@ -140,6 +140,14 @@ class Stack(StrictModel):
         return self
 
     @model_validator(mode="after")
+    def _datasources_have_their_component(self) -> Stack:
+        for name, source in self.grafana.datasources.items():
+            if source.type == "jaeger" and self.jaeger is None:
+                raise ValueError(at(("grafana", "datasources", name, "type"),
+                                    "a jaeger datasource queries the rendered Jaeger, which is off (`jaeger: null`)"))
+        return self
+
+    @model_validator(mode="after")
     def _probe_jobs_are_new(self) -> Stack:
         for probe, job in probe_job_names(self.blackbox_exporter).items():
             if job in self.prometheus.scrape_jobs:

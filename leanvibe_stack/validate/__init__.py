@@ -55,6 +55,7 @@ def validate(
     name another environment's values; `locate` finds where the profile wrote one.
     """
     from leanvibe_stack.validate import (
+        correlations,
         crossref,
         logql,
         loki,
@@ -78,6 +79,7 @@ def validate(
     findings = [
         *schema.check(bundle, kube_version),
         *crossref.check(bundle),
+        *correlations.check(bundle),
         *routing.check(bundle),
         *promql.check(bundle),
         *logql.check(bundle),
