@@ -140,6 +140,18 @@ class Stack(StrictModel):
         return self
 
     @model_validator(mode="after")
+    def _structured_metadata_accepted(self) -> Stack:
+        # Loki answers 400 to a push carrying structured metadata it does not allow: the whole batch is lost.
+        limits = self.loki.config.limits_config
+        if limits is not None and not limits.structured_metadata_allowed:
+            for alias, output in self.fluent_bit.config.pipeline.outputs.items():
+                if output.structured_metadata:
+                    raise ValueError(at(("fluent_bit", "config", "pipeline", "outputs", alias, "structured_metadata"),
+                                        "Loki refuses structured metadata (loki.config.limits_config."
+                                        "allow_structured_metadata: false until its tsdb/v13 period starts)"))
+        return self
+
+    @model_validator(mode="after")
     def _datasources_have_their_component(self) -> Stack:
         for name, source in self.grafana.datasources.items():
             if source.type == "jaeger" and self.jaeger is None:
