@@ -8,7 +8,15 @@ from leanvibe_stack.models.base import SecretRef, StrictModel, at
 from leanvibe_stack.models.fluentbit import FluentBitConfig
 from leanvibe_stack.models.loki import LokiConfig
 from leanvibe_stack.models.prometheus import RuleGroup, refuse_duplicate_alerts
-from leanvibe_stack.models.workload import MAX_REPLICAS, HttpProbe, NonRootWorkload, Storage, Toleration, Workload
+from leanvibe_stack.models.workload import (
+    MAX_REPLICAS,
+    HttpProbe,
+    NonRootWorkload,
+    Storage,
+    Toleration,
+    Workload,
+    tolerate_everything,
+)
 
 
 class S3Credentials(StrictModel):
@@ -52,7 +60,11 @@ class Loki(NonRootWorkload):
 class FluentBit(Workload):
     """The Fluent Bit DaemonSet (host-access exception: it reads node log files as root)."""
 
-    tolerations: list[Toleration] = Field(default_factory=list, description="Taints it runs on anyway.")
+    tolerations: list[Toleration] = Field(
+        default_factory=tolerate_everything,
+        description="Taints it runs on anyway; by default every taint (`[{operator: Exists}]`): a node "
+        "agent missing from a tainted node leaves that node unwatched. A list narrows it.",
+    )
     tenant_id: str | None = Field(
         None, description="Loki tenant (X-Scope-OrgID) of every push (default `leanvibe-<environment>`)."
     )

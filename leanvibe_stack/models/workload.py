@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
-from leanvibe_stack.models.base import DnsLabel, Quantity, StrictModel
+from leanvibe_stack.models.base import DnsLabel, Quantity, StrictModel, at
 
 MAX_REPLICAS = 100  # far above any sane observability stack; catches typos like 30000
 
@@ -77,11 +77,32 @@ class PodUser(StrictModel):
 
 
 class Toleration(StrictModel):
-    """A Kubernetes toleration, for DaemonSets that must run on tainted nodes."""
+    """A Kubernetes toleration, for DaemonSets that must run on tainted nodes.
 
-    key: str = Field(description="Taint key to tolerate.")
-    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = Field(description="Taint effect.")
+    Without a key (operator `Exists`) it tolerates every taint; without an effect, every effect.
+    """
+
+    key: str | None = Field(None, min_length=1, description="Taint key to tolerate; unset: every key.")
     operator: Literal["Exists", "Equal"] = Field("Exists", description="How the taint value matches.")
+    value: str | None = Field(None, description="Taint value to match (operator `Equal` only).")
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = Field(
+        None, description="Taint effect to tolerate; unset: every effect."
+    )
+
+    @model_validator(mode="after")
+    def _as_the_api_server_accepts(self) -> Toleration:
+        # The API server's rules (core validation of tolerations), said before `kubectl apply` refuses them.
+        if self.key is None and self.operator != "Exists":
+            raise ValueError(at(("operator",), "a toleration without a key must use operator Exists "
+                                              "(it then tolerates every taint)"))
+        if self.operator == "Exists" and self.value is not None:
+            raise ValueError(at(("value",), "operator Exists matches any value: drop value, or use Equal"))
+        return self
+
+
+def tolerate_everything() -> list[Toleration]:
+    """The default of node agents: one toleration with no key, so no taint keeps them off a node."""
+    return [Toleration()]
 
 
 class Workload(StrictModel):

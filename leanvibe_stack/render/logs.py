@@ -137,7 +137,7 @@ def render_fluent_bit(stack: Stack, topo: Topology) -> list[Manifest]:
                       data={"fluent-bit.yaml": yaml_file(config)}),
         render_object("fluent-bit/daemonset.yaml.j2", c.name, c=c, f=agent,
                       image=image_ref(agent.image, stack.global_), pull_policy=stack.global_.image_pull_policy,
-                      tolerations=[t.model_dump(mode="json") for t in agent.tolerations],
+                      tolerations=[t.model_dump(mode="json", exclude_none=True) for t in agent.tolerations],
                       checksum=checksum(config), config_dir=FLUENT_BIT_CONFIG_DIR, state_dir=FLUENT_BIT_STATE_DIR,
                       http_port=agent.config.service.http_port),
     ]
