@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pydantic import Field, field_validator, model_validator
 
 from leanvibe_stack.models.base import Duration, HttpUrl, LabelName, SecretRef, StrictModel, at
-from leanvibe_stack.models.workload import MAX_REPLICAS, HttpProbe, NonRootWorkload, Storage
+from leanvibe_stack.models.workload import MAX_REPLICAS, HttpProbe, NonRootWorkload, Storage, grace_period
 
 # A matcher both of Alertmanager 0.34's parsers read alike (docs/configuration.md, "Label matchers"): the
 # UTF-8 parser it tries first, and the classic one it falls back to with a warning (and that a future release,
@@ -162,6 +162,10 @@ class Alertmanager(NonRootWorkload):
     data_retention: Duration = Field(description="`--data.retention`.")
     liveness_probe: HttpProbe = Field(description="Liveness probe.")
     readiness_probe: HttpProbe = Field(description="Readiness probe.")
+    termination_grace_period_seconds: int = grace_period(
+        120, "time to finish notifications in flight and write the silences and notification log snapshot "
+        "(prometheus-operator's default, 120)."
+    )
     global_: AlertmanagerGlobal = Field(alias="global", description="Global notification settings.")
     route: Route = Field(description="Root of the routing tree; it must name a receiver.")
     inhibit_rules: dict[str, InhibitRule] = Field(default_factory=dict, description="Inhibit rules by name.")

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from leanvibe_stack.models.base import SecretRef, StrictModel, at
 from leanvibe_stack.models.fluentbit import FluentBitConfig
 from leanvibe_stack.models.loki import LokiConfig
 from leanvibe_stack.models.prometheus import RuleGroup, refuse_duplicate_alerts
-from leanvibe_stack.models.workload import MAX_REPLICAS, HttpProbe, NonRootWorkload, Storage, Toleration, Workload
+from leanvibe_stack.models.workload import (
+    MAX_REPLICAS,
+    HttpProbe,
+    NonRootWorkload,
+    Storage,
+    Toleration,
+    Workload,
+    grace_period,
+    startup_budget_covers_replay,
+    tolerate_everything,
+)
 
 
 class S3Credentials(StrictModel):
@@ -25,12 +35,35 @@ class Loki(NonRootWorkload):
     storage: Storage = Field(description="Per-replica volume for WAL, index cache and compactor.")
     liveness_probe: HttpProbe = Field(description="Liveness probe.")
     readiness_probe: HttpProbe = Field(description="Readiness probe.")
+    startup_probe: HttpProbe = Field(
+        default_factory=lambda: HttpProbe(path="/ready", period_seconds=15, timeout_seconds=3, failure_threshold=40),
+        description="Startup probe: `/ready` answers once the WAL is replayed and the ring joined; no liveness "
+        "probe runs before it passes. At least 300 s in all (default 15 s x 40 = 10 min).",
+    )
+    termination_grace_period_seconds: int = grace_period(
+        300, "time for the ingester to checkpoint its WAL and leave the ring (the Loki chart's ingesters use 300)."
+    )
     s3_credentials: S3Credentials | None = Field(None, description="Static S3 keys, if not using IAM roles.")
     config: LokiConfig = Field(description="loki.yaml, mirroring the Loki 3.7 configuration reference.")
     rule_groups: dict[str, RuleGroup] = Field(
         default_factory=dict,
         description="LogQL alert rule groups the ruler evaluates, keyed by group name (Prometheus rule format).",
     )
+
+    @field_validator("startup_probe")
+    @classmethod
+    def _startup_covers_replay(cls, probe: HttpProbe) -> HttpProbe:
+        return startup_budget_covers_replay(probe)
+
+    @field_validator("liveness_probe")
+    @classmethod
+    def _liveness_is_process_health(cls, probe: HttpProbe) -> HttpProbe:
+        # /ready fails while the ingester joins the ring or replays its WAL: as a liveness probe it restarts
+        # pods that are starting normally, and they start over.
+        if probe.path.rstrip("/") == "/ready":
+            raise ValueError("/ready fails during ring join and WAL replay, so liveness would restart healthy pods; "
+                             "use a path that only needs the process, e.g. /loki/api/v1/status/buildinfo")
+        return probe
 
     @model_validator(mode="after")
     def _rules_need_a_ruler(self) -> Loki:
@@ -52,7 +85,11 @@ class Loki(NonRootWorkload):
 class FluentBit(Workload):
     """The Fluent Bit DaemonSet (host-access exception: it reads node log files as root)."""
 
-    tolerations: list[Toleration] = Field(default_factory=list, description="Taints it runs on anyway.")
+    tolerations: list[Toleration] = Field(
+        default_factory=tolerate_everything,
+        description="Taints it runs on anyway; by default every taint (`[{operator: Exists}]`): a node "
+        "agent missing from a tainted node leaves that node unwatched. A list narrows it.",
+    )
     tenant_id: str | None = Field(
         None, description="Loki tenant (X-Scope-OrgID) of every push (default `leanvibe-<environment>`)."
     )

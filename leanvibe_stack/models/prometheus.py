@@ -15,7 +15,14 @@ from pydantic import Field, field_validator, model_validator
 
 from leanvibe_stack.models.base import Duration, LabelName, Port, ScrapeTarget, StrictModel, at
 from leanvibe_stack.models.relabel import RelabelConfig
-from leanvibe_stack.models.workload import MAX_REPLICAS, HttpProbe, NonRootWorkload, Storage
+from leanvibe_stack.models.workload import (
+    MAX_REPLICAS,
+    HttpProbe,
+    NonRootWorkload,
+    Storage,
+    grace_period,
+    startup_budget_covers_replay,
+)
 
 
 class StaticConfig(StrictModel):
@@ -181,11 +188,25 @@ class PrometheusServer(NonRootWorkload):
     storage: Storage = Field(description="Per-replica TSDB volume.")
     liveness_probe: HttpProbe = Field(description="Liveness probe.")
     readiness_probe: HttpProbe = Field(description="Readiness probe.")
+    startup_probe: HttpProbe = Field(
+        default_factory=lambda: HttpProbe(path="/-/ready", period_seconds=15, timeout_seconds=3, failure_threshold=60),
+        description="Startup probe: `/-/ready` answers once the WAL is replayed, and no liveness probe runs before "
+        "it passes. At least 300 s in all (the default, prometheus-operator's: 15 s x 60 = 15 min).",
+    )
+    termination_grace_period_seconds: int = grace_period(
+        600, "time to finish rule evaluations and write the head block's WAL and chunks to disk, so the next start "
+        "replays less (kube-prometheus uses 600)."
+    )
     extra_args: list[str] = Field(default_factory=list, description="Additional command-line flags.")
     scrape_interval: Duration = Field(description="Global scrape interval.")
     evaluation_interval: Duration = Field(description="Global rule evaluation interval.")
     scrape_jobs: dict[str, ScrapeJob] = Field(description="Scrape jobs keyed by job name.")
     rule_groups: dict[str, RuleGroup] = Field(description="Alert rule groups keyed by group name.")
+
+    @field_validator("startup_probe")
+    @classmethod
+    def _startup_covers_replay(cls, probe: HttpProbe) -> HttpProbe:
+        return startup_budget_covers_replay(probe)
 
     @field_validator("extra_args")
     @classmethod

@@ -30,7 +30,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from leanvibe_stack.models.base import DnsLabel, Duration, Port, StrictModel, at
-from leanvibe_stack.models.workload import MAX_REPLICAS, NonRootWorkload, Storage
+from leanvibe_stack.models.workload import MAX_REPLICAS, NonRootWorkload, Storage, grace_period
 
 _LISTEN = re.compile(r"^0\.0\.0\.0:([0-9]{1,5})$")
 
@@ -554,6 +554,9 @@ class Jaeger(NonRootWorkload):
     """
 
     storage: Storage | None = Field(None, description="The volume of a Badger store (required with badger).")
+    termination_grace_period_seconds: int = grace_period(
+        60, "time to export the spans in flight and for Badger to flush its memtables and close its files."
+    )
     config: JaegerConfig = Field(description="config.yaml (Badger's directories are derived).")
 
     @model_validator(mode="after")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
-from leanvibe_stack.models.base import DnsLabel, Quantity, StrictModel
+from leanvibe_stack.models.base import DnsLabel, Quantity, StrictModel, at
 
 MAX_REPLICAS = 100  # far above any sane observability stack; catches typos like 30000
 
@@ -44,11 +44,23 @@ class ResourceAmounts(StrictModel):
     memory: Quantity = Field(description="Memory, e.g. `512Mi` or `4Gi`.")
 
 
+class ResourceLimits(StrictModel):
+    """The most a container may use: memory always, CPU only when asked for."""
+
+    cpu: Quantity | None = Field(
+        None,
+        description="CPU limit, e.g. `1000m`; unset: none. A CPU limit throttles the container even on an idle "
+        "node (CFS quota), which stalls query, compaction and WAL replay on the TSDB workloads; the request "
+        "still reserves their share.",
+    )
+    memory: Quantity = Field(description="Memory limit, e.g. `4Gi`: beyond it the container is OOM-killed.")
+
+
 class Resources(StrictModel):
     """Container resource requests and limits."""
 
     requests: ResourceAmounts = Field(description="What the scheduler reserves.")
-    limits: ResourceAmounts = Field(description="What the container may use at most.")
+    limits: ResourceLimits = Field(description="What the container may use at most.")
 
 
 class HttpProbe(StrictModel):
@@ -59,6 +71,25 @@ class HttpProbe(StrictModel):
     period_seconds: int = Field(10, ge=1, le=3600, description="Seconds between probes.")
     timeout_seconds: int = Field(1, ge=1, le=3600, description="Seconds before a probe times out.")
     failure_threshold: int = Field(3, ge=1, le=100, description="Consecutive failures before acting.")
+
+
+# The shortest startup budget (initial delay + period x failures) a TSDB workload accepts: replaying the
+# WAL of a large volume takes minutes, and until the startup probe passes no liveness probe runs.
+MIN_STARTUP_SECONDS = 300
+
+
+def startup_budget_covers_replay(probe: HttpProbe) -> HttpProbe:
+    """A startup probe that gives WAL replay at least MIN_STARTUP_SECONDS before the kubelet restarts the pod."""
+    budget = probe.initial_delay_seconds + probe.period_seconds * probe.failure_threshold
+    if budget < MIN_STARTUP_SECONDS:
+        raise ValueError(f"allows {budget}s to start (initial_delay_seconds + period_seconds x failure_threshold); "
+                         f"WAL replay needs at least {MIN_STARTUP_SECONDS}s, or the kubelet kills the replaying pod")
+    return probe
+
+
+def grace_period(default: int, why: str) -> Any:
+    """terminationGracePeriodSeconds of a workload that must flush before it stops."""
+    return Field(default, ge=30, le=3600, description=f"Seconds between SIGTERM and SIGKILL: {why}")
 
 
 class Storage(StrictModel):
@@ -77,11 +108,32 @@ class PodUser(StrictModel):
 
 
 class Toleration(StrictModel):
-    """A Kubernetes toleration, for DaemonSets that must run on tainted nodes."""
+    """A Kubernetes toleration, for DaemonSets that must run on tainted nodes.
 
-    key: str = Field(description="Taint key to tolerate.")
-    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = Field(description="Taint effect.")
+    Without a key (operator `Exists`) it tolerates every taint; without an effect, every effect.
+    """
+
+    key: str | None = Field(None, min_length=1, description="Taint key to tolerate; unset: every key.")
     operator: Literal["Exists", "Equal"] = Field("Exists", description="How the taint value matches.")
+    value: str | None = Field(None, description="Taint value to match (operator `Equal` only).")
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = Field(
+        None, description="Taint effect to tolerate; unset: every effect."
+    )
+
+    @model_validator(mode="after")
+    def _as_the_api_server_accepts(self) -> Toleration:
+        # The API server's rules (core validation of tolerations), said before `kubectl apply` refuses them.
+        if self.key is None and self.operator != "Exists":
+            raise ValueError(at(("operator",), "a toleration without a key must use operator Exists "
+                                              "(it then tolerates every taint)"))
+        if self.operator == "Exists" and self.value is not None:
+            raise ValueError(at(("value",), "operator Exists matches any value: drop value, or use Equal"))
+        return self
+
+
+def tolerate_everything() -> list[Toleration]:
+    """The default of node agents: one toleration with no key, so no taint keeps them off a node."""
+    return [Toleration()]
 
 
 class Workload(StrictModel):

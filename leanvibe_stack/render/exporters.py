@@ -38,7 +38,7 @@ def render_node_exporter(stack: Stack, topo: Topology) -> list[Manifest]:
                       ports=[{"name": "metrics", "port": 9100, "targetPort": "metrics"}]),
         render_object("node-exporter/daemonset.yaml.j2", c.name, c=c, n=exporter,
                       image=image_ref(exporter.image, stack.global_), pull_policy=stack.global_.image_pull_policy,
-                      tolerations=[t.model_dump(mode="json") for t in exporter.tolerations]),
+                      tolerations=[t.model_dump(mode="json", exclude_none=True) for t in exporter.tolerations]),
     ]
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.models.base import SecretRef
-from leanvibe_stack.models.fluentbit import render_fluent_bit_config
+from leanvibe_stack.models.fluentbit import FluentBitConfig, KubernetesFilter, render_fluent_bit_config
 from leanvibe_stack.models.loki import render_loki_config
 from leanvibe_stack.models.stack import Stack
 from leanvibe_stack.render.common import IngressRule, Peer, checksum, image_ref, yaml_file
@@ -21,9 +21,16 @@ FLUENT_BIT_STATE_DIR = "/var/lib/fluent-bit"
 MEMBERLIST_PORT = 7946
 GRPC_PORT = 9096
 
-# The kubernetes filter reads the pods of its node's log files (their labels); it asks for no namespaces
-# (namespace_labels is off).
-FLUENT_BIT_RULES = [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}]
+# What Fluent Bit 5.1's kubernetes filter asks the API server (plugins/filter_kubernetes/kube_meta.c): one
+# GET /api/v1/namespaces/<ns>/pods/<pod> per pod whose log file it tails, and the files under /var/log/containers
+# are those of its own node's pods. It never lists or watches, and asks for no namespaces (namespace_labels
+# and namespace_annotations are off).
+FLUENT_BIT_RULES = [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]
+# With use_kubelet the filter asks its node's kubelet for /pods instead, which the kubelet authorizes as
+# nodes/proxy.
+KUBELET_PODS_RULE = {"apiGroups": [""], "resources": ["nodes/proxy"], "verbs": ["get"]}
+KUBELET_PODS_EXCEPTION = ("The kubernetes filter's use_kubelet reads pod metadata from the node's kubelet (GET /pods), "
+                          "which the kubelet authorizes as nodes/proxy.")
 
 
 def render_loki(stack: Stack, topo: Topology) -> list[Manifest]:
@@ -109,18 +116,28 @@ def _secret_env(name: str, ref: SecretRef) -> dict[str, Any]:
     return {"name": name, "valueFrom": {"secretKeyRef": {"name": ref.secret, "key": ref.key}}}
 
 
+def fluent_bit_rules(config: FluentBitConfig) -> list[dict[str, Any]]:
+    """Read access to single pods; nodes/proxy only when a kubernetes filter asks the kubelet."""
+    return [*FLUENT_BIT_RULES, *([KUBELET_PODS_RULE] if _uses_kubelet(config) else [])]
+
+
+def _uses_kubelet(config: FluentBitConfig) -> bool:
+    return any(isinstance(f, KubernetesFilter) and f.use_kubelet for f in config.pipeline.filters.values())
+
+
 def render_fluent_bit(stack: Stack, topo: Topology) -> list[Manifest]:
     c, agent = topo.fluent_bit, stack.fluent_bit
     config = fluent_bit_config(stack, topo)
     return [
         render_object("common/serviceaccount.yaml.j2", c.name, c=c, automount=True),
-        render_object("common/clusterrole.yaml.j2", c.name, c=c, rules=FLUENT_BIT_RULES),
+        render_object("common/clusterrole.yaml.j2", c.name, c=c, rules=fluent_bit_rules(agent.config),
+                      exception=KUBELET_PODS_EXCEPTION if _uses_kubelet(agent.config) else ""),
         render_object("common/clusterrolebinding.yaml.j2", c.name, c=c),
         render_object("common/configmap.yaml.j2", c.name, c=c, name=f"{c.name}-config", extra_labels={},
                       data={"fluent-bit.yaml": yaml_file(config)}),
         render_object("fluent-bit/daemonset.yaml.j2", c.name, c=c, f=agent,
                       image=image_ref(agent.image, stack.global_), pull_policy=stack.global_.image_pull_policy,
-                      tolerations=[t.model_dump(mode="json") for t in agent.tolerations],
+                      tolerations=[t.model_dump(mode="json", exclude_none=True) for t in agent.tolerations],
                       checksum=checksum(config), config_dir=FLUENT_BIT_CONFIG_DIR, state_dir=FLUENT_BIT_STATE_DIR,
                       http_port=agent.config.service.http_port),
     ]

@@ -20,10 +20,12 @@ RULES_DIR = "/etc/prometheus/rules"
 RULES_SHARD_BUDGET = 192 * 1024
 PORT = 9090
 
-# Discovery reads these objects cluster-wide; nodes/proxy serves kubelet and cAdvisor metrics.
+# Discovery lists and watches these objects cluster-wide; nodes/metrics is what the kubelet asks for its
+# /metrics and /metrics/cadvisor (kubelet authorization: the `metrics` subresource).  No nodes/proxy: that
+# grants the kubelet's whole API, commands in containers included.
 CLUSTER_ROLE_RULES = [
-    {"apiGroups": [""], "resources": ["nodes", "nodes/proxy", "nodes/metrics", "services", "endpoints", "pods"],
-     "verbs": ["get", "list", "watch"]},
+    {"apiGroups": [""], "resources": ["nodes", "services", "endpoints", "pods"], "verbs": ["get", "list", "watch"]},
+    {"apiGroups": [""], "resources": ["nodes/metrics"], "verbs": ["get"]},
     {"nonResourceURLs": ["/metrics"], "verbs": ["get"]},
 ]
 
