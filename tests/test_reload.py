@@ -200,3 +200,11 @@ def test_diff_says_a_config_nobody_reloads_stays_old(production: list[Manifest])
     config.obj["data"][key] += "# changed\n"
     assert [str(n) for n in compare(old, new).pods] == [
         "StatefulSet/leanvibe-monitoring/loki: keeps the old config until its pods restart (loki-config changed)"]
+
+
+def test_diff_says_adding_a_dashboard_restarts_grafana(production: list[Manifest], tmp_path: Path) -> None:
+    # A new dashboard is a new source of Grafana's projected volume: a pod template change.
+    changed = render_child(tmp_path, "grafana:\n  dashboards:\n    extra:\n"
+                                     f"      file: {PROFILES / 'dashboards' / 'leanvibe-overview.json'}\n")
+    assert [str(n) for n in compare(production, changed).pods] == [
+        "Deployment/leanvibe-monitoring/grafana: restarts (grafana-dashboard-extra changed)"]
