@@ -27,6 +27,8 @@ from tests.conftest import PROFILES, REPO
 RULES = "ConfigMap/leanvibe-monitoring/prometheus-rules"
 RULES_KEY = "leanvibe.enterprise.rules.yml"
 PROMETHEUS = "StatefulSet/leanvibe-monitoring/prometheus"
+GRAFANA = "Deployment/leanvibe-monitoring/grafana"
+GRAFANA_DATASOURCES = "ConfigMap/leanvibe-monitoring/grafana-datasources"
 THRESHOLD = ("> 0.05", "> 0.1")  # LeanVibeHighErrorRate's threshold, before and after
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -62,13 +64,11 @@ def write(manifests: list[Manifest], target: Path) -> str:
 
 
 def raise_threshold(manifests: list[Manifest]) -> list[Manifest]:
-    """Change one alert threshold in the rules ConfigMap and roll Prometheus's checksum, as a render would."""
+    """Change one alert threshold in the rules ConfigMap, as a render would (Prometheus's sidecar reloads it)."""
     changed = edited(manifests)
     data = find(changed, RULES).obj["data"]
     assert data[RULES_KEY].count(THRESHOLD[0]) >= 1
     data[RULES_KEY] = data[RULES_KEY].replace(THRESHOLD[0], THRESHOLD[1], 1)
-    annotations = find(changed, PROMETHEUS).obj["spec"]["template"]["metadata"]["annotations"]
-    annotations["checksum/config"] = "0" * 64
     return changed
 
 
@@ -185,7 +185,7 @@ def test_added_removed_and_changed_objects(production: list[Manifest], tmp_path:
                               "0 alert(s) with other receivers")
 
 
-def test_an_embedded_rule_file_is_diffed_as_its_own_text_with_a_checksum_note(
+def test_an_embedded_rule_file_is_diffed_as_its_own_text_with_a_reload_note(
     production: list[Manifest], tmp_path: Path
 ) -> None:
     old, new = write(production, tmp_path / "old"), write(raise_threshold(production), tmp_path / "new")
@@ -203,7 +203,8 @@ def test_an_embedded_rule_file_is_diffed_as_its_own_text_with_a_checksum_note(
         f"+{changed_line.replace(*THRESHOLD)}",
         *(f" {text}" for text in rules[line:line + 3]),
     ]
-    assert f"{PROMETHEUS}: checksum/config changed (prometheus-rules changed)" in result.stdout.splitlines()
+    assert f"  {PROMETHEUS}: reloads (sidecar) (prometheus-rules changed)" in result.stdout.splitlines()
+    assert "checksum/config" not in result.stdout
     assert f"--- {RULES}\t" not in result.stdout and f"--- {PROMETHEUS}" not in result.stdout
     assert "  rule changed: LeanVibeHighErrorRate (expr)" in result.stdout.splitlines()
 
@@ -213,9 +214,10 @@ def test_markdown_is_a_pr_comment(production: list[Manifest], tmp_path: Path) ->
     result = invoke(old, new, "--output", "markdown")
     assert result.exit_code == 1
     text = result.stdout
-    assert "| Objects | 0 | 0 | 2 |" in text and "| Alert rules | 0 | 0 | 1 |" in text
+    assert "| Objects | 0 | 0 | 1 |" in text and "| Alert rules | 0 | 0 | 1 |" in text
     assert "| `LeanVibeHighErrorRate` | changed: expr |" in text
-    assert f"- `{PROMETHEUS}: checksum/config changed (prometheus-rules changed)`" in text
+    assert f"- `{PROMETHEUS}: reloads (sidecar) (prometheus-rules changed)`" in text
+    assert "Pods rolled by config changes" not in text
     assert text.count("<details>") == 1 and f"<details><summary>{RULES}</summary>" in text
     block = text.split("```diff\n", 1)[1].split("\n```", 1)[0]
     assert block.splitlines()[0] == f"--- {RULES} data[{RULES_KEY}]\t{old}"
@@ -229,15 +231,15 @@ def test_json_is_stable_and_complete(production: list[Manifest], tmp_path: Path)
     assert result.exit_code == 1
     data = json.loads(result.stdout)
     assert result.stdout == json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    assert data["summary"] == {"added": 0, "removed": 1, "changed": 2, "immutable": 0}
+    assert data["summary"] == {"added": 0, "removed": 1, "changed": 1, "immutable": 0}
     assert data["removed"] == [{"apiVersion": "v1", "kind": "Service", "namespace": "leanvibe-monitoring",
                                 "name": "grafana"}]
     rules = next(c for c in data["changed"] if c["name"] == "prometheus-rules")
     assert [d["title"] for d in rules["diffs"]] == [f"{RULES} data[{RULES_KEY}]"]
     assert rules["diffs"][0]["data_key"] == RULES_KEY and "+" in rules["diffs"][0]["diff"]
-    prometheus = next(c for c in data["changed"] if c["kind"] == "StatefulSet")
-    assert prometheus["diffs"] == [] and prometheus["checksum"]["causes"] == ["prometheus-rules"]
-    assert data["checksum_notes"] == [f"{PROMETHEUS}: checksum/config changed (prometheus-rules changed)"]
+    assert rules["checksum"] is None and data["checksum_notes"] == []
+    assert data["pods"] == [{"owner": PROMETHEUS, "action": "reloads (sidecar)", "causes": ["prometheus-rules"],
+                             "note": f"{PROMETHEUS}: reloads (sidecar) (prometheus-rules changed)"}]
     assert data["alerting"]["rules"] == [{"alert": "LeanVibeHighErrorRate", "change": "changed",
                                           "fields": ["expr"], "receivers": None}]
 
@@ -246,10 +248,7 @@ def test_stat_prints_counts_only(production: list[Manifest], tmp_path: Path) -> 
     old, new = write(production, tmp_path / "old"), write(raise_threshold(production), tmp_path / "new")
     result = invoke(old, new, "--stat")
     assert result.exit_code == 1
-    assert result.stdout.splitlines()[:2] == [
-        f" {RULES} | +1 -1",  # the longest name sets the column
-        f" {PROMETHEUS.ljust(len(RULES))} | checksum/config (prometheus-rules)",
-    ]
+    assert result.stdout.splitlines()[:1] == [f" {RULES} | +1 -1"]
     assert "@@" not in result.stdout
     assert "diff" not in json.loads(invoke(old, new, "--stat", "--output", "json").stdout)["changed"][0]["diffs"][0]
 
@@ -311,10 +310,10 @@ def test_a_git_revision_against_the_working_tree_shows_only_that_rules_change(re
                        for v in ((m.obj.get("spec") or {}).get("template") or {}).get("spec", {}).get("volumes", [])
                        for source in [v, *(v.get("projected") or {}).get("sources", [])])]
     assert [label(m.key) for m in mounting] == [PROMETHEUS]
-    notes = [line for line in lines if "checksum/config" in line]
-    assert notes == [f"{PROMETHEUS}: checksum/config changed (prometheus-rules changed)"]
+    assert [line for line in lines if "checksum/config" in line] == []
+    assert f"  {PROMETHEUS}: reloads (sidecar) (prometheus-rules changed)" in lines
     assert "  rule changed: LeanVibeHighErrorRate (expr)" in lines
-    assert lines[-1] == (f"git:HEAD -> {profile}: 0 added, 0 removed, 2 changed; alert rules: 0 added, 0 removed, "
+    assert lines[-1] == (f"git:HEAD -> {profile}: 0 added, 0 removed, 1 changed; alert rules: 0 added, 0 removed, "
                          "1 changed; 0 alert(s) with other receivers")
     # The working tree was not touched.
     assert THRESHOLD[1] in (repo / "profiles" / "base.yaml").read_text(encoding="utf-8")
@@ -391,10 +390,10 @@ def test_checksum_notes_name_configs_mounted_through_projected_volumes(productio
 
 def test_a_label_only_change_of_a_configmap_is_not_a_cause(production: list[Manifest]) -> None:
     changed = edited(production)
-    find(changed, RULES).obj["metadata"]["labels"]["extra"] = "x"
-    find(changed, PROMETHEUS).obj["spec"]["template"]["metadata"]["annotations"]["checksum/config"] = "changed"
+    find(changed, GRAFANA_DATASOURCES).obj["metadata"]["labels"]["extra"] = "x"
+    find(changed, GRAFANA).obj["spec"]["template"]["metadata"]["annotations"]["checksum/config"] = "changed"
     assert [str(n) for n in compare(production, changed).notes] == [
-        f"{PROMETHEUS}: checksum/config changed (no mounted config in this comparison changed)"]
+        f"{GRAFANA}: checksum/config changed (no mounted config in this comparison changed)"]
 
 
 def test_alerting_summary_reports_rules_and_receivers(production: list[Manifest]) -> None:

@@ -255,7 +255,7 @@ def test_a_new_environment_that_extends_production_takes_nothing_of_production(
     assert {output["tenant_id"] for output in agent["pipeline"]["outputs"]} == {"leanvibe-eu"}
     prometheus = yaml.safe_load(objects[("ConfigMap", "prometheus-config")]["data"]["prometheus.yml"])
     assert prometheus["global"]["external_labels"] == {"cluster": "leanvibe-eu", "region": "eu-west-1",
-                                                      "environment": "eu"}
+                                                      "environment": "eu", "replica": "$POD_NAME"}
     [ec2] = next(j for j in prometheus["scrape_configs"] if j["job_name"] == "aws-resources")["ec2_sd_configs"]
     assert ec2["region"] == "eu-west-1"
     assert ec2["filters"][0] == {"name": "tag:Environment", "values": ["eu"]}

@@ -10,13 +10,13 @@
 """
 
 from leanvibe_stack.diff.alerting import Alerting, Reroute, RuleChange, alerting
-from leanvibe_stack.diff.comparison import Change, ChecksumNote, Comparison, TextDiff, compare, unified
+from leanvibe_stack.diff.comparison import Change, ChecksumNote, Comparison, PodNote, TextDiff, compare, unified
 from leanvibe_stack.diff.drift import tree_drift
 from leanvibe_stack.diff.formats import as_json, as_markdown, as_stat, as_text, summary
 from leanvibe_stack.diff.sides import GIT_PREFIX, git_side, load_side, side_name
 
 __all__ = [
-    "GIT_PREFIX", "Alerting", "Change", "ChecksumNote", "Comparison", "Reroute", "RuleChange", "TextDiff",
+    "GIT_PREFIX", "Alerting", "Change", "ChecksumNote", "Comparison", "PodNote", "Reroute", "RuleChange", "TextDiff",
     "alerting", "as_json", "as_markdown", "as_stat", "as_text", "compare", "git_side", "load_side", "side_name",
     "summary", "tree_drift", "unified",
 ]

@@ -7,7 +7,10 @@ diff of its YAML, except that
   file, alertmanager.yml, loki.yaml, fluent-bit.yaml, a dashboard's JSON, a template) is diffed as its
   own text, with its own line numbers, and stands as a placeholder in the object's YAML;
 * `checksum/config` pod annotations are left out of the YAML diff and collapsed into one note per
-  pod owner that names the mounted ConfigMaps (or Secrets) that changed and so caused it.
+  pod owner that names the mounted ConfigMaps (or Secrets) that changed and so caused it;
+* every pod owner the change touches gets a `PodNote` saying what happens to its pods on apply: a changed
+  pod template restarts them; a changed ConfigMap they mount, with the template unchanged, is reloaded by
+  their config-reloader sidecar, re-read by Grafana's dashboard provider, or not seen until they restart.
 
 The alerting summary (`alerting.py`) comes with every comparison.
 """
@@ -67,6 +70,27 @@ class ChecksumNote:
         return f"{self.owner}: {CHECKSUM} {self.change} ({why})"
 
 
+RESTARTS = "restarts"
+SIDECAR = "reloads (sidecar)"
+GRAFANA = "re-read by Grafana within 60s"
+STALE = "keeps the old config until its pods restart"
+RELOADER = "config-reloader"  # the sidecar's container name (render/common.py)
+DASHBOARD_LABEL = "grafana_dashboard"  # ConfigMaps Grafana's file provider re-reads (render/grafana.py)
+
+
+@dataclass(frozen=True)
+class PodNote:
+    """What applying the change does to one pod owner's pods (`action`), and the objects that cause it."""
+
+    owner: str
+    action: str  # RESTARTS | SIDECAR | GRAFANA | STALE
+    causes: tuple[str, ...]
+
+    def __str__(self) -> str:
+        why = f" ({', '.join(self.causes)} changed)" if self.causes else ""
+        return f"{self.owner}: {self.action}{why}"
+
+
 @dataclass(frozen=True)
 class Change:
     """An object on both sides whose content differs."""
@@ -87,6 +111,7 @@ class Comparison:
     removed: tuple[Manifest, ...]
     changed: tuple[Change, ...]
     alerting: Alerting
+    pods: tuple[PodNote, ...] = ()
 
     @property
     def identical(self) -> bool:
@@ -129,7 +154,54 @@ def compare(old: list[Manifest], new: list[Manifest], sides: Sides = ("a", "b"),
     configs = {(k[1], k[2], k[3]) for k in [*content, *(m.key for m in added), *(m.key for m in removed)]}
     changed = [_change(before[key], after[key], sides, configs, context, day) for key in differing]
     return Comparison(sides, tuple(_ordered(added)), tuple(_ordered(removed)),
-                      tuple(sorted(changed, key=lambda c: _order(c.manifest))), alerting(old, new))
+                      tuple(sorted(changed, key=lambda c: _order(c.manifest))), alerting(old, new),
+                      tuple(_pod_notes(before, after, configs)))
+
+
+def _pod_notes(before: dict[Key, Manifest], after: dict[Key, Manifest],
+               configs: set[tuple[str, str, str]]) -> list[PodNote]:
+    """One note per pod owner on both sides whose pod template or mounted configs changed, in install order."""
+    notes = []
+    for key in sorted(before.keys() & after.keys(), key=lambda k: _order(after[k])):
+        old, new = before[key], after[key]
+        if not _pod_template(new.obj):
+            continue
+        causes = sorted((kind, name) for kind, name in _mounted(old.obj) | _mounted(new.obj)
+                        if (kind, new.namespace, name) in configs)
+        if _pod_template(old.obj) != _pod_template(new.obj):
+            notes.append(PodNote(label(key), RESTARTS, tuple(_cause_name(kind, name) for kind, name in causes)))
+        elif causes:
+            notes += _reload_notes(label(key), new, after, causes)
+    return notes
+
+
+def _cause_name(kind: str, name: str) -> str:
+    return name if kind == "ConfigMap" else f"{kind}/{name}"
+
+
+def _reload_notes(owner: str, pod_owner: Manifest, after: dict[Key, Manifest],
+                  causes: list[tuple[str, str]]) -> list[PodNote]:
+    """How pods whose template did not change pick up each changed config they mount (grouped by how)."""
+    watched = _watched_configs(pod_owner.obj)
+    by_action: dict[str, list[str]] = {}
+    for kind, name in causes:
+        config = after.get(("v1", kind, pod_owner.namespace, name))
+        labels = as_dict(as_dict(config.obj.get("metadata")).get("labels")) if config else {}
+        action = SIDECAR if (kind, name) in watched else GRAFANA if DASHBOARD_LABEL in labels else STALE
+        by_action.setdefault(action, []).append(_cause_name(kind, name))
+    return [PodNote(owner, action, tuple(names)) for action, names in by_action.items()]
+
+
+def _watched_configs(obj: dict[str, Any]) -> set[tuple[str, str]]:
+    """(kind, name) of the ConfigMaps and Secrets mounted where a config-reloader container watches."""
+    spec = as_dict(_pod_template(obj).get("spec"))
+    reloaders = [as_dict(c) for c in spec.get("containers") or [] if as_dict(c).get("name") == RELOADER]
+    dirs = {str(arg).partition("=")[2] for c in reloaders for arg in c.get("args") or []
+            if str(arg).startswith("--watched-dir=")}
+    volumes = {str(as_dict(m).get("name")) for c in reloaders for m in c.get("volumeMounts") or []
+               if as_dict(m).get("mountPath") in dirs}
+    return set().union(*(_sources(as_dict(v)) for v in spec.get("volumes") or []
+                         if as_dict(v).get("name") in volumes))
 
 
 def _content(manifest: Manifest) -> list[Any]:
@@ -242,14 +314,17 @@ def _checksum_note(old: Manifest, new: Manifest, configs: set[tuple[str, str, st
 
 def _mounted(obj: dict[str, Any]) -> set[tuple[str, str]]:
     """(kind, name) of every ConfigMap and Secret the pod template's volumes project."""
+    volumes = as_dict(_pod_template(obj).get("spec")).get("volumes") or []
+    return set().union(*(_sources(as_dict(volume)) for volume in volumes))
+
+
+def _sources(volume: dict[str, Any]) -> set[tuple[str, str]]:
+    """(kind, name) of the ConfigMaps and Secrets one volume projects."""
     found = set()
-    for volume in as_dict(_pod_template(obj).get("spec")).get("volumes") or []:
-        volume = as_dict(volume)
-        sources = [volume, *(as_dict(s) for s in as_dict(volume.get("projected")).get("sources") or [])]
-        for source in sources:
-            if "configMap" in source:
-                found.add(("ConfigMap", str(as_dict(source["configMap"]).get("name", ""))))
-            if "secret" in source:
-                secret = as_dict(source["secret"])
-                found.add(("Secret", str(secret.get("secretName") or secret.get("name") or "")))
+    for source in [volume, *(as_dict(s) for s in as_dict(volume.get("projected")).get("sources") or [])]:
+        if "configMap" in source:
+            found.add(("ConfigMap", str(as_dict(source["configMap"]).get("name", ""))))
+        if "secret" in source:
+            secret = as_dict(source["secret"])
+            found.add(("Secret", str(secret.get("secretName") or secret.get("name") or "")))
     return found

@@ -50,6 +50,10 @@ def _text_lines(comparison: Comparison) -> Styled:
             yield "note", str(change.checksum)
         for diff in change.diffs:
             yield from _diff_lines(diff.text)
+    if comparison.pods:
+        yield "", ""
+        yield "head", "pods on apply:"
+        yield from (("note", f"  {note}") for note in comparison.pods)
     alerting = list(_alerting_lines(comparison.alerting))
     if alerting:
         yield "", ""
@@ -143,6 +147,8 @@ def as_markdown(comparison: Comparison, *, stat: bool = False) -> str:
             lines += [f"**{word}:** " + ", ".join(_code(comparison.name(m)) for m in manifests), ""]
     if comparison.notes:
         lines += ["**Pods rolled by config changes**", "", *(f"- {_code(str(note))}" for note in comparison.notes), ""]
+    if comparison.pods:
+        lines += ["**Pods on apply**", "", *(f"- {_code(str(note))}" for note in comparison.pods), ""]
     if stat:
         return "\n".join(lines)
     details = [_details(comparison.name(change.manifest), change) for change in comparison.changed if change.diffs]
@@ -240,6 +246,8 @@ def as_json(comparison: Comparison, *, stat: bool = False) -> str:
         "removed": [_ref(m) for m in comparison.removed],
         "changed": [_changed_json(c, stat) for c in comparison.changed],
         "checksum_notes": [str(note) for note in comparison.notes],
+        "pods": [{"owner": note.owner, "action": note.action, "causes": list(note.causes), "note": str(note)}
+                 for note in comparison.pods],
         "alerting": {
             "summary": {change: alerting.count(change) for change in ("added", "removed", "changed")}
             | {"rerouted": len(alerting.reroutes)},

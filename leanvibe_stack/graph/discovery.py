@@ -121,7 +121,8 @@ def _keeps(meta: dict[str, str | None], relabels: list[Any], role: str) -> bool 
 
 # Label families that are simply absent (the empty string) when an object lacks the key.
 _FAMILIES = {
-    "pod": ("pod_label_", "pod_labelpresent_", "pod_annotation_", "pod_annotationpresent_"),
+    # A container without ports is one target with no port labels at all.
+    "pod": ("pod_label_", "pod_labelpresent_", "pod_annotation_", "pod_annotationpresent_", "pod_container_port_"),
     "service": ("service_label_", "service_labelpresent_", "service_annotation_", "service_annotationpresent_"),
     "endpoints": ("service_label_", "service_labelpresent_", "service_annotation_", "service_annotationpresent_",
                   "endpoints_label_", "endpoints_labelpresent_", "endpoints_annotation_",

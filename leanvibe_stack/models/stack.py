@@ -15,6 +15,7 @@ from leanvibe_stack.models.identity import with_identity_defaults
 from leanvibe_stack.models.logs import FluentBit, Loki
 from leanvibe_stack.models.prometheus import PrometheusServer
 from leanvibe_stack.models.tracing import Jaeger, OtelCollector
+from leanvibe_stack.models.workload import ConfigReloader
 
 
 class NetworkPolicySettings(StrictModel):
@@ -96,6 +97,12 @@ class Stack(StrictModel):
         None, description="Tracing: the OpenTelemetry Collector the applications send spans to (needs `jaeger`)."
     )
     jaeger: Jaeger | None = Field(None, description="Tracing: Jaeger v2, the trace store, UI and query API.")
+    config_reloader: ConfigReloader | None = Field(
+        None,
+        description="Sidecar that reloads Prometheus and Alertmanager in place when their ConfigMaps change "
+        "(Prometheus then runs with --web.enable-lifecycle, which needs the NetworkPolicies); unset: a config "
+        "change restarts their pods through checksum/config.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -109,6 +116,17 @@ class Stack(StrictModel):
             raise ValueError(at(("promtail",), "Promtail reached end of life on 2026-03-02 and was replaced by "
                                                "fluent_bit (README: Upgrading); move its settings there"))
         return data
+
+    @model_validator(mode="after")
+    def _lifecycle_behind_policy(self) -> Stack:
+        # The reloader needs Prometheus's --web.enable-lifecycle, which also serves an unauthenticated /-/quit:
+        # only the NetworkPolicy keeps that port to the few clients that need it.
+        if self.config_reloader is not None and not self.global_.network_policy.enabled:
+            raise ValueError(at(("config_reloader",),
+                                "needs global.network_policy.enabled: Prometheus's reload endpoint comes with "
+                                "--web.enable-lifecycle (/-/quit too), which only the NetworkPolicy keeps from "
+                                "every pod of the cluster; set config_reloader: null to restart on changes instead"))
+        return self
 
     @model_validator(mode="after")
     def _namespaces_differ(self) -> Stack:

@@ -147,3 +147,10 @@ class NonRootWorkload(Workload):
     """A workload that meets the restricted Pod Security Standard."""
 
     pod_user: PodUser = Field(description="Non-root identity of the pod.")
+
+
+class ConfigReloader(Workload):
+    """The config-reloader sidecar of Prometheus and Alertmanager (prometheus-operator's
+    `prometheus-config-reloader`): it watches the mounted config directories and POSTs the program's
+    `/-/reload` on 127.0.0.1 when the kubelet updates a ConfigMap, so a config change needs no restart.
+    It runs with the pod's non-root identity."""

@@ -8,7 +8,15 @@ from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.models.alertmanager import Alertmanager, Receiver, Route
 from leanvibe_stack.models.base import SecretRef
 from leanvibe_stack.models.stack import Stack
-from leanvibe_stack.render.common import IngressRule, Peer, checksum, image_ref, ui_peers, yaml_file
+from leanvibe_stack.render.common import (
+    IngressRule,
+    Peer,
+    checksum,
+    image_ref,
+    reloader_container,
+    ui_peers,
+    yaml_file,
+)
 from leanvibe_stack.render.engine import render_object
 from leanvibe_stack.render.topology import Topology
 
@@ -34,6 +42,10 @@ def render(stack: Stack, topo: Topology) -> list[Manifest]:
         {"name": "cluster-tcp", "port": CLUSTER_PORT, "targetPort": "cluster-tcp", "protocol": "TCP"},
         {"name": "cluster-udp", "port": CLUSTER_PORT, "targetPort": "cluster-udp", "protocol": "UDP"},
     ]
+    # Alertmanager's /-/reload needs no flag; the sidecar calls it on loopback when a ConfigMap changes.
+    reloader = stack.config_reloader and reloader_container(
+        stack.config_reloader, stack.global_, topo.alertmanager_port,
+        [("config", CONFIG_DIR), ("templates", TEMPLATES_DIR)])
     objects = [
         render_object("common/serviceaccount.yaml.j2", c.name, c=c, automount=False),
         render_object("common/configmap.yaml.j2", c.name, c=c, name=f"{c.name}-config", extra_labels={},
@@ -45,7 +57,8 @@ def render(stack: Stack, topo: Topology) -> list[Manifest]:
                       ports=[http, *cluster_ports]),
         render_object("alertmanager/statefulset.yaml.j2", c.name, c=c, a=am,
                       image=image_ref(am.image, stack.global_), pull_policy=stack.global_.image_pull_policy,
-                      args=_args(stack, topo), checksum=checksum(config, templates), external_secrets=secrets,
+                      args=_args(stack, topo), checksum=None if reloader else checksum(config, templates),
+                      reloader=reloader, external_secrets=secrets,
                       mounts=_mounts(secrets), volumes=_volumes(c.name, secrets)),
     ]
     if am.replicas > 1:

@@ -9,7 +9,7 @@ from typing import Any
 
 from leanvibe_stack import yamlio
 from leanvibe_stack.models.stack import GlobalSettings
-from leanvibe_stack.models.workload import Image
+from leanvibe_stack.models.workload import ConfigReloader, Image
 
 PART_OF = "leanvibe-stack"
 
@@ -66,7 +66,8 @@ def image_ref(image: Image, settings: GlobalSettings) -> str:
 
 
 def checksum(*configs: Any) -> str:
-    """sha256 of the configuration a pod mounts, so any change to it rolls the pods."""
+    """sha256 of the configuration a pod mounts that its program cannot reload, so a change to it rolls the
+    pods (what a program re-reads in place stays out of it: README, Reloads)."""
     text = json.dumps(configs, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -105,3 +106,25 @@ class IngressRule:
 def ui_peers(settings: GlobalSettings) -> list[Peer]:
     """Namespaces allowed to reach the web UIs (e.g. an ingress controller's)."""
     return [Peer(namespace=ns) for ns in settings.network_policy.ui_namespaces]
+
+
+# The container-level restricted Pod Security Standard (the pod level comes from the pod's securityContext).
+RESTRICTED_CONTAINER = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                        "capabilities": {"drop": ["ALL"]}}
+
+
+def reloader_container(reloader: ConfigReloader, settings: GlobalSettings, port: int,
+                       mounts: list[tuple[str, str]]) -> dict[str, Any]:
+    """The config-reloader sidecar: watches the mounted config directories (`mounts`: volume name, path) and
+    POSTs the program's /-/reload on the pod's loopback, the only address it calls; it serves nothing itself
+    (no --listen-address), so it opens no port."""
+    return {
+        "name": "config-reloader",
+        "image": image_ref(reloader.image, settings),
+        "imagePullPolicy": settings.image_pull_policy,
+        "args": [f"--reload-url=http://127.0.0.1:{port}/-/reload",
+                 *(f"--watched-dir={path}" for _, path in mounts)],
+        "resources": reloader.resources.model_dump(mode="json"),
+        "securityContext": RESTRICTED_CONTAINER,
+        "volumeMounts": [{"name": name, "mountPath": path, "readOnly": True} for name, path in mounts],
+    }

@@ -8,7 +8,15 @@ from leanvibe_stack.manifest import Manifest, json_size
 from leanvibe_stack.models.prometheus import AlertRule, Ec2SDConfig, KubernetesSDConfig, RuleGroup, ScrapeJob
 from leanvibe_stack.models.stack import GlobalSettings, Stack
 from leanvibe_stack.render import blackbox
-from leanvibe_stack.render.common import IngressRule, Peer, checksum, image_ref, ui_peers, yaml_file
+from leanvibe_stack.render.common import (
+    IngressRule,
+    Peer,
+    checksum,
+    image_ref,
+    reloader_container,
+    ui_peers,
+    yaml_file,
+)
 from leanvibe_stack.render.engine import render_object
 from leanvibe_stack.render.topology import Topology
 
@@ -19,6 +27,9 @@ RULES_DIR = "/etc/prometheus/rules"
 # the rest of the object and what a kustomization may add (labels, annotations).
 RULES_SHARD_BUDGET = 192 * 1024
 PORT = 9090
+# The label that tells the replicas apart: every series, alert and remote read carries this replica's pod name
+# (Prometheus 3 expands $VAR in external labels; POD_NAME comes from the downward API).
+REPLICA_LABEL = "replica"
 
 # Discovery lists and watches these objects cluster-wide; nodes/metrics is what the kubelet asks for its
 # /metrics and /metrics/cadvisor (kubelet authorization: the `metrics` subresource).  No nodes/proxy: that
@@ -42,8 +53,12 @@ def render(stack: Stack, topo: Topology) -> list[Manifest]:
         "--storage.tsdb.path=/prometheus",
         f"--web.external-url=https://prometheus.{stack.global_.external_url_base}",
         "--web.route-prefix=/",
+        # POST /-/reload for the config-reloader sidecar (also /-/quit: only the NetworkPolicy's clients reach it).
+        *(["--web.enable-lifecycle"] if stack.config_reloader else []),
         *server.extra_args,
     ]
+    reloader = stack.config_reloader and reloader_container(
+        stack.config_reloader, stack.global_, PORT, [("config", CONFIG_DIR), ("rules", RULES_DIR)])
     clients = [Peer(topo.prometheus), Peer(topo.grafana), *ui_peers(stack.global_)]
     objects = [
         render_object("common/serviceaccount.yaml.j2", c.name, c=c, automount=True),
@@ -53,13 +68,14 @@ def render(stack: Stack, topo: Topology) -> list[Manifest]:
                       data={"prometheus.yml": yaml_file(config)}),
         *(render_object("common/configmap.yaml.j2", c.name, c=c, name=name, extra_labels={}, data=shard)
           for name, shard in zip(shard_names, shards, strict=True)),
-        render_object("common/service.yaml.j2", c.name, c=c, name=c.name, headless=False,
+        render_object("common/service.yaml.j2", c.name, c=c, name=c.name, headless=False, sticky=server.replicas > 1,
                       ports=[{"name": "http", "port": PORT, "targetPort": "http"}]),
         render_object("common/service.yaml.j2", c.name, c=c, name=c.headless, headless=True,
                       ports=[{"name": "http", "port": PORT, "targetPort": "http"}]),
         render_object("prometheus/statefulset.yaml.j2", c.name, c=c, p=server,
                       image=image_ref(server.image, stack.global_), pull_policy=stack.global_.image_pull_policy,
-                      args=args, checksum=checksum(config, rules), config_dir=CONFIG_DIR, rules_dir=RULES_DIR,
+                      args=args, checksum=None if reloader else checksum(config, rules), reloader=reloader,
+                      config_dir=CONFIG_DIR, rules_dir=RULES_DIR,
                       config_map=f"{c.name}-config",
                       rules_sources=[{"configMap": {"name": name}} for name in shard_names]),
     ]
@@ -85,12 +101,15 @@ def prometheus_config(stack: Stack, topo: Topology) -> dict[str, Any]:
         "global": {
             "scrape_interval": server.scrape_interval,
             "evaluation_interval": server.evaluation_interval,
-            "external_labels": external_labels(stack),
+            "external_labels": {**external_labels(stack), REPLICA_LABEL: "$POD_NAME"},
         },
         "rule_files": [f"{RULES_DIR}/*.yml"],
         # Prometheus 3.13 reads retention from its (reloadable) config; the command-line flags are deprecated.
         "storage": {"tsdb": {"retention": {"time": server.retention_time, "size": server.retention_size}}},
         "alerting": {
+            # Both replicas send every alert; without their replica label the two copies are one alert to
+            # Alertmanager, which then notifies once.
+            "alert_relabel_configs": [{"action": "labeldrop", "regex": REPLICA_LABEL}],
             "alertmanagers": [{
                 "api_version": "v2",
                 "timeout": "10s",
