@@ -181,12 +181,12 @@ def test_routes_prints_the_tree_then_every_alert_with_its_receivers(production: 
     assert lines[1] == "."
     assert lines[2] == ("└── default-route  receiver: default-receiver  group_by: [alertname, cluster, service]  "
                         "group_wait: 30s  group_interval: 5m  repeat_interval: 12h")
-    assert lines[3] == ("    ├── {alertname=\"Watchdog\"}  receiver: heartbeat  group_wait: 0s  group_interval: 5m  "
-                        "repeat_interval: 5m")
-    assert lines[4] == ("    ├── {severity=\"critical\"}  continue: true  receiver: pagerduty-critical  "
+    assert lines[3] == ("    ├── {severity=\"critical\"}  continue: true  receiver: pagerduty-critical  "
                         "group_wait: 10s  repeat_interval: 1h")
-    assert lines[10].startswith('    ├── {team="platform"}  receiver: platform-team')
-    assert lines[11].startswith('    └── {category="synthetic"}  receiver: platform-team')
+    assert lines[9].startswith('    ├── {team="platform"}  receiver: platform-team')
+    assert lines[10].startswith('    ├── {category="synthetic"}  receiver: platform-team')
+    assert lines[11] == ("    └── {alertname=\"Watchdog\"}  receiver: heartbeat  group_wait: 0s  group_interval: 5m  "
+                         "repeat_interval: 5m")
     header = lines.index("Alert rules (61) and the receivers they reach:")
     assert lines[header + 1].split() == ["ALERT", "SEVERITY", "RECEIVERS"]
     rows = {line.split()[0]: line for line in lines[header + 2:]}
