@@ -67,7 +67,8 @@ def seed_alerts(manifests: list[Manifest]) -> list[tuple[str, dict[str, str]]]:
 def test_routes_test_agrees_with_amtool_for_every_seed_alert(production: list[Manifest], tmp_path: Path) -> None:
     config = amtool_config(production, tmp_path)
     alerts = seed_alerts(production)
-    assert len(alerts) == 32  # the guide's 18, 7 synthetic-monitoring, 3 tracing and 4 security (Loki) alerts
+    # the guide's 18, 7 synthetic-monitoring, 3 tracing, 4 security (Loki) and 29 self-monitoring alerts
+    assert len(alerts) == 61
     for name, labels in alerts:
         ours = invoke("routes", "--profile", "production", "test", *label_args(labels))
         assert ours.exit_code == 0, ours.output
@@ -183,8 +184,10 @@ def test_routes_prints_the_tree_then_every_alert_with_its_receivers(production: 
     assert lines[3] == ("    ├── {severity=\"critical\"}  continue: true  receiver: pagerduty-critical  "
                         "group_wait: 10s  repeat_interval: 1h")
     assert lines[9].startswith('    ├── {team="platform"}  receiver: platform-team')
-    assert lines[10].startswith('    └── {category="synthetic"}  receiver: platform-team')
-    header = lines.index("Alert rules (32) and the receivers they reach:")
+    assert lines[10].startswith('    ├── {category="synthetic"}  receiver: platform-team')
+    assert lines[11] == ("    └── {alertname=\"Watchdog\"}  receiver: heartbeat  group_wait: 0s  group_interval: 5m  "
+                         "repeat_interval: 5m")
+    header = lines.index("Alert rules (61) and the receivers they reach:")
     assert lines[header + 1].split() == ["ALERT", "SEVERITY", "RECEIVERS"]
     rows = {line.split()[0]: line for line in lines[header + 2:]}
     tree = routing_of(production).tree
@@ -194,6 +197,10 @@ def test_routes_prints_the_tree_then_every_alert_with_its_receivers(production: 
         assert columns[2] == ", ".join(amtool_receivers(tree, labels))
     assert rows["Neo4jDown"].split(None, 2)[2] == "pagerduty-critical, database-team"
     assert rows["LowTenantSignupRate"].split(None, 2)[2] == "business-team"
+    # The dead man's switch reaches the heartbeat receiver only; the stack's own critical alerts page.
+    assert rows["Watchdog"].split(None, 2)[1:] == ["none", "heartbeat"]
+    assert rows["AlertmanagerConfigReloadFailed"].split(None, 2)[2] == "pagerduty-critical, platform-team"
+    assert rows["NodeMemoryPressure"].split(None, 2)[2] == "platform-team"
 
 
 def test_routes_shows_the_default_route_alone_for_development() -> None:

@@ -311,8 +311,9 @@ def test_duplicate_receiver(production: list[Manifest]) -> None:
     def add(data: Any) -> None:
         data["receivers"].append({"name": "platform-team"})
 
+    # Appended after the seven receivers of base.yaml (the last is `heartbeat`).
     [duplicate] = only(check(edit(production, AM_CONFIG, add)), "routing.duplicate-receiver")
-    assert duplicate.severity == "error" and duplicate.path == "alertmanager.yml:receivers[6].name"
+    assert duplicate.severity == "error" and duplicate.path == "alertmanager.yml:receivers[7].name"
 
 
 def test_no_root_receiver(production: list[Manifest]) -> None:
