@@ -28,6 +28,7 @@ from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.validate.bundle import Bundle
 from leanvibe_stack.validate.matchers import Matcher
 from leanvibe_stack.validate.routing import alert_labels, parse_route
+from leanvibe_stack.validate.tools import without_url_files
 from tests.conftest import invoke, require_tool
 
 pytestmark = pytest.mark.usefixtures("repo_cwd")
@@ -39,6 +40,7 @@ def amtool_config(manifests: list[Manifest], directory: Path) -> Path:
     assert config is not None
     data = copy.deepcopy(config.data)
     data.pop("templates", None)
+    without_url_files(data)  # amtool 0.25 predates webhook url_file, as in validate's own amtool run
     path = directory / "alertmanager.yml"
     path.write_text(yamlio.dump(data), encoding="utf-8")
     return path

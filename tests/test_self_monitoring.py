@@ -60,3 +60,22 @@ def test_the_stack_alerts_reach_the_platform_team_and_critical_ones_page(
         labels = {"alertname": rule["alert"], "cluster": "leanvibe-production", **rule["labels"]}
         expected = ["pagerduty-critical", "platform-team"] if labels["severity"] == "critical" else ["platform-team"]
         assert receivers_for(route, labels) == expected, rule["alert"]
+
+
+def test_the_heartbeat_url_is_read_from_its_secret_and_amtool_025_gets_a_stand_in(
+    production: list[Manifest],
+) -> None:
+    from leanvibe_stack.validate import tools
+
+    config = Bundle(production).config("alertmanager")
+    assert config is not None
+    [heartbeat] = [r for r in config.data["receivers"] if r["name"] == "heartbeat"]
+    assert heartbeat["webhook_configs"] == [
+        {"url_file": "/etc/alertmanager/secrets/alertmanager-notifiers/heartbeat-url", "send_resolved": False}]
+    mounts = {m["mountPath"] for m in config.container["volumeMounts"]}
+    assert "/etc/alertmanager/secrets/alertmanager-notifiers" in mounts
+
+    amtool_copy: dict[str, Any] = {"receivers": [{"name": "heartbeat", "webhook_configs": [
+        {"url_file": "/etc/alertmanager/secrets/alertmanager-notifiers/heartbeat-url", "send_resolved": False}]}]}
+    tools.without_url_files(amtool_copy)
+    assert amtool_copy["receivers"][0]["webhook_configs"] == [{"send_resolved": False, "url": tools.AMTOOL_025_URL}]

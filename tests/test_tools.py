@@ -13,6 +13,7 @@ from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.render import alertmanager as am_render
 from leanvibe_stack.validate import tools
 from leanvibe_stack.validate.bundle import Bundle
+from leanvibe_stack.validate.tools import without_url_files
 from tests.conftest import REPO, find, require_tool
 
 ALERT_TESTS = sorted((REPO / "profiles" / "rule-tests").glob("*_test.yml"))
@@ -59,6 +60,7 @@ def test_amtool_accepts_the_rendered_config(production: list[Manifest], tmp_path
     for name, text in templates.items():
         (tmp_path / name).write_text(text)
     config["templates"] = [f"{tmp_path}/*.tmpl"]  # where this test put the mounted files
+    without_url_files(config)  # amtool 0.25 predates webhook url_file, as in validate's own run
     (tmp_path / "alertmanager.yml").write_text(yamlio.dump(config))
     result = _run(amtool, "check-config", str(tmp_path / "alertmanager.yml"))
     assert result.returncode == 0, result.stdout + result.stderr

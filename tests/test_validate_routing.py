@@ -25,6 +25,7 @@ from leanvibe_stack.validate.routing import (
     receivers_for,
     route_alert,
 )
+from leanvibe_stack.validate.tools import without_url_files
 from tests.conftest import require_tool
 
 AM_CONFIG = ("alertmanager-config", "alertmanager.yml")
@@ -459,6 +460,7 @@ def test_amtool_agrees_on_production(production: list[Manifest], tmp_path: Path)
     assert am is not None and prometheus is not None
     data = copy.deepcopy(am.data)
     data.pop("templates", None)
+    without_url_files(data)  # amtool 0.25 predates webhook url_file, as in validate's own run
     config = tmp_path / "alertmanager.yml"
     config.write_text(yamlio.dump(data))
     external = prometheus.data["global"]["external_labels"]

@@ -81,12 +81,19 @@ class EmailConfig(StrictModel):
 
 
 class WebhookConfig(StrictModel):
-    """A generic webhook.  Its URL is a literal that must hold no secret: Alertmanager 0.34 could read it from
-    a file (`url_file`, since 0.26), but amtool 0.25, which validate runs, refuses that field."""
+    """A generic webhook: a literal URL that holds no secret, or a URL read from a Secret (`url_file`, which
+    Alertmanager has had since 0.26; a heartbeat service's ping URL carries its token)."""
 
-    url: HttpUrl = Field(description="Endpoint URL (no credentials in it).")
+    url: HttpUrl | None = Field(None, description="Endpoint URL (no credentials in it).")
+    url_secret: SecretRef | None = Field(None, description="Secret key holding the endpoint URL.")
     send_resolved: bool | None = Field(None, description="Also notify when alerts resolve.")
     max_alerts: int | None = Field(None, ge=0, description="Alerts per message; 0 means all.")
+
+    @model_validator(mode="after")
+    def _one_url(self) -> WebhookConfig:
+        if (self.url is None) == (self.url_secret is None):
+            raise ValueError("set exactly one of url and url_secret")
+        return self
 
 
 class Receiver(StrictModel):
@@ -193,6 +200,7 @@ class Alertmanager(NonRootWorkload):
         for receiver in self.receivers.values():
             refs += [c.api_url for c in receiver.slack_configs or []]
             refs += [c.routing_key for c in receiver.pagerduty_configs or []]
+            refs += [c.url_secret for c in receiver.webhook_configs or []]
         unique = {(r.secret, r.key): r for r in refs if r is not None}
         return [unique[k] for k in sorted(unique)]
 

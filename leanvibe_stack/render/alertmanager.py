@@ -161,17 +161,20 @@ def _receiver(name: str, receiver: Receiver) -> dict[str, Any]:
             _with_file(c.model_dump(mode="json", exclude_none=True), "routing_key")
             for c in receiver.pagerduty_configs
         ]
-    for kind in ("email_configs", "webhook_configs"):
-        configs = getattr(receiver, kind)
-        if configs:
-            out[kind] = [c.model_dump(mode="json", exclude_none=True) for c in configs]
+    if receiver.email_configs:
+        out["email_configs"] = [c.model_dump(mode="json", exclude_none=True) for c in receiver.email_configs]
+    if receiver.webhook_configs:
+        out["webhook_configs"] = [
+            _with_file(c.model_dump(mode="json", exclude_none=True), "url_secret", "url_file")
+            for c in receiver.webhook_configs
+        ]
     return out
 
 
-def _with_file(config: dict[str, Any], field: str) -> dict[str, Any]:
-    """Replace a dumped SecretRef field by Alertmanager's `<field>_file` path, in the same position."""
+def _with_file(config: dict[str, Any], field: str, file_field: str | None = None) -> dict[str, Any]:
+    """Replace a dumped SecretRef field by Alertmanager's file field (`<field>_file` unless named), in place."""
     if field not in config:
         return config
     ref = SecretRef.model_validate(config[field])
-    return {(f"{field}_file" if k == field else k): (secret_file(ref) if k == field else v)
-            for k, v in config.items()}
+    name = file_field or f"{field}_file"
+    return {(name if k == field else k): (secret_file(ref) if k == field else v) for k, v in config.items()}

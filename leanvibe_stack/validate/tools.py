@@ -8,14 +8,16 @@ directory; only the config's own template glob is pointed there.
 
 from __future__ import annotations
 
+import copy
 import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from leanvibe_stack import yamlio
-from leanvibe_stack.validate.bundle import Bundle, as_list
+from leanvibe_stack.validate.bundle import Bundle, as_list, dicts
 from leanvibe_stack.validate.findings import Finding, error, warning
 
 TIMEOUT_SECONDS = 300
@@ -112,6 +114,19 @@ def _promtool_tests(bundle: Bundle, work: Path, rule_tests: list[Path]) -> ToolR
     return ToolRun("promtool-tests", "passed", f"{len(copies)} test file(s)")
 
 
+# Debian's amtool is 0.25; webhook `url_file` came in Alertmanager 0.26. Its copy of the config reads the URL
+# inline instead, so amtool judges everything else; the file's path is checked by validate's mount checks.
+AMTOOL_025_URL = "https://url-file.invalid/"
+
+
+def without_url_files(data: dict[str, Any]) -> None:
+    for receiver in dicts(data.get("receivers")):
+        for webhook in dicts(receiver.get("webhook_configs")):
+            if "url_file" in webhook:
+                del webhook["url_file"]
+                webhook["url"] = AMTOOL_025_URL
+
+
 def _amtool(bundle: Bundle, work: Path) -> ToolRun | None:
     # Any alertmanager config, parsed or not: amtool's verdict on a file we cannot parse matters most.
     config = next((c for c in bundle.configs if c.program == "alertmanager"), None)
@@ -122,7 +137,7 @@ def _amtool(bundle: Bundle, work: Path) -> ToolRun | None:
         return ToolRun("amtool", "not run", "amtool is not installed (Debian: prometheus-alertmanager)")
     path = work / "alertmanager.yml"
     if isinstance(config.data, dict):
-        data = dict(config.data)
+        data = copy.deepcopy(config.data)  # rewritten below for amtool's copy only
         templates = work / "templates"
         templates.mkdir()
         globs = []
@@ -132,6 +147,7 @@ def _amtool(bundle: Bundle, work: Path) -> ToolRun | None:
             globs.append(str(templates / Path(str(pattern)).name))
         if globs:
             data["templates"] = globs
+        without_url_files(data)
         path.write_text(yamlio.dump(data), encoding="utf-8")
     else:
         path.write_text(config.file.text() or "", encoding="utf-8")
