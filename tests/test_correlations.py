@@ -119,3 +119,24 @@ def test_exemplar_links_need_prometheus_to_store_exemplars(production: list[Mani
     container["args"] = [a for a in container["args"] if "exemplar-storage" not in a]
     [finding] = correlations.check(Bundle(copies))
     assert (finding.check, finding.severity) == ("grafana.exemplars-not-stored", "warning")
+
+
+def test_a_link_belongs_to_its_datasource_type() -> None:
+    from pydantic import ValidationError
+
+    from leanvibe_stack.models.grafana import Datasource
+
+    with pytest.raises(ValidationError, match="only a loki datasource has derived_fields"):
+        Datasource.model_validate({"type": "prometheus", "uid": "p", "derived_fields": [
+            {"name": "TraceID", "matcher_regex": "trace_id=(\\w+)", "datasource_uid": "jaeger"}]})
+
+
+def test_a_jaeger_datasource_needs_the_jaeger_component(tmp_path: Any) -> None:
+    from leanvibe_stack.errors import LeanvibeError
+    from leanvibe_stack.profiles import load_profile
+    from tests.conftest import PROFILES
+
+    child = tmp_path / "no-jaeger.yaml"
+    child.write_text(f"extends: {PROFILES / 'production.yaml'}\njaeger: null\notel_collector: null\n")
+    with pytest.raises(LeanvibeError, match="a jaeger datasource queries the rendered Jaeger, which is off"):
+        load_profile(str(child))

@@ -94,3 +94,12 @@ def test_the_routes_command_lists_the_loki_alerts() -> None:
     assert result.exit_code == 0, result.output
     line = next(line for line in result.stdout.splitlines() if line.startswith("HighSeveritySecurityEvent"))
     assert "pagerduty-critical" in line and "security-team" in line
+
+
+def test_with_authentication_the_rules_go_to_the_agents_tenant(tmp_path: Path) -> None:
+    child = tmp_path / "auth.yaml"
+    child.write_text(f"extends: {PROFILES / 'production.yaml'}\nloki:\n  config:\n    auth_enabled: true\n")
+    manifests = render_stack(load_profile(str(child)).stack)
+    (container,) = find(manifests, "StatefulSet", "loki")["spec"]["template"]["spec"]["containers"]
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    assert mounts["rules"] == "/etc/loki/rules/leanvibe-production"  # fluent_bit.tenant_id, derived
