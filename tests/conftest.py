@@ -23,6 +23,18 @@ PROFILES = REPO / "profiles"
 RENDERED_PROFILES = ("production", "staging", "development")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def tool_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real tools' verdict cache (validate/toolcache.py) for this session only: every verdict is a real tool
+    run once per session, and repeated validations of the same files (every profile renders the same rules)
+    reuse it.  Under pytest-xdist the workers share it (entries are written atomically)."""
+    base = tmp_path_factory.getbasetemp()
+    path = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "tool-cache"
+    path.mkdir(exist_ok=True)
+    os.environ["LEANVIBE_TOOL_CACHE"] = str(path)  # CLI subprocesses inherit it
+    return path
+
+
 @pytest.fixture(scope="session")
 def loaded() -> dict[str, LoadedProfile]:
     return {name: load_profile(name, PROFILES) for name in RENDERED_PROFILES}
