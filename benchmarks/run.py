@@ -29,10 +29,10 @@ Figures:
      other from a shell on the same files (`validate/tools.py` writes them; `promtool test rules` given every
      test file at once, as a user would): target <= 1.2x.  Then the same validate with a warm cache (an
      unchanged re-run) beside `validate --no-tools`, the in-process time it should come down to.  --quick:
-     1 run each.
+     1 run each, and only the cheapest rule test (tracing_test.yml), to prove the rows work.
   7. the test suite -- the README's test command (`python -m pytest -q -p no:cacheprovider`, pytest-xdist's
      workers as pyproject's addopts set them), once, no warm-up; target <= 480 s on the 2-core machine.
-     --quick: tests/test_yamlio.py alone in one process (-n 0), to prove the row works.
+     --quick: tests/test_releases.py alone in one process (-n 0), to prove the row works.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ import importlib.util
 import os
 import platform
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -60,7 +61,8 @@ TARGET_SIZE = 10000  # the size the issue sets the synthetic targets for
 RENDER_MS, CLI_MS, PEER_RATIO, WARM_MS = 250.0, 120.0, 0.3, 20.0
 SYNTHETIC_MS, SYNTHETIC_MB, GROWTH_PER_INPUT = 3000.0, 400.0, 1.2
 TOOLS_RATIO, SUITE_S = 1.2, 480.0
-QUICK_SUITE = "tests/test_yamlio.py"
+QUICK_SUITE = "tests/test_releases.py"
+QUICK_RULE_TEST = "tracing_test.yml"
 GROUPS = ("production", "warm", "synthetic", "tools", "suite")  # --only: figures 1-3, 4, 5, 6, 7
 
 
@@ -310,8 +312,14 @@ class Bench:
         validate = [*self.ours, "validate", "--profile", PROFILE, "--require-tools"]
         work = tmp / "tools"
         work.mkdir()
+        tests = rule_tests(REPO / "profiles")
+        if quick:
+            tests = [test for test in tests if test.name == QUICK_RULE_TEST]
+            (tmp / "rule-tests").mkdir()
+            shutil.copy(tests[0], tmp / "rule-tests")
+            validate += ["--rule-tests", str(tmp / "rule-tests")]
         bundle = Bundle(render_profile(PROFILE, REPO / "profiles", validate=False).manifests)
-        commands = tools.commands(bundle, work, rule_tests(REPO / "profiles"))
+        commands = tools.commands(bundle, work, tests)
         if not commands:
             for row in (ours, alone, cached, bare):
                 row.failed = "no tool installed"
