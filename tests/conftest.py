@@ -23,6 +23,12 @@ PROFILES = REPO / "profiles"
 RENDERED_PROFILES = ("production", "staging", "development")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `long` first (stable otherwise): pytest-xdist deals its first batch round-robin, so the long
+    ones start at once on every worker instead of one of them starting last and running alone."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def tool_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The real tools' verdict cache (validate/toolcache.py) for this session only: every verdict is a real tool

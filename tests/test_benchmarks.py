@@ -22,6 +22,7 @@ from tests.conftest import PROFILES, REPO, find
 SIZE = 500  # 500 rules (two rule ConfigMaps), 50 scrape jobs, 10 dashboards
 
 
+@pytest.mark.long
 def test_quick_benchmark_runs_and_prints_every_figure() -> None:
     if console_script("kubernetes-validate", "kubernetes_validate") is None:
         if os.environ.get("CI") == "true":

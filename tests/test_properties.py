@@ -400,8 +400,10 @@ def test_the_unmutated_starting_point_renders_like_production(workspace: Workspa
 def _mutated_profiles(shard: int) -> Callable[[Workspace], None]:
     """One shard of the first property: its own fixed seed, an equal share of the examples."""
 
+    examples = max(1, EXAMPLES // SHARDS + (shard < EXAMPLES % SHARDS))  # the shards' add up to EXAMPLES
+
     @seed(shard)
-    @settings(FUZZ_SETTINGS, derandomize=False, database=None, max_examples=max(1, EXAMPLES // SHARDS))
+    @settings(FUZZ_SETTINGS, derandomize=False, database=None, max_examples=examples)
     @given(data=st.data())
     def test(workspace: Workspace, data: st.DataObject) -> None:
         render_into_previous(workspace, [], profile=profile_text(data))
@@ -410,11 +412,11 @@ def _mutated_profiles(shard: int) -> Callable[[Workspace], None]:
 
 
 # The first property's examples in SHARDS tests, so pytest-xdist's workers share them (one test of EXAMPLES
-# examples was the suite's longest by far); each shard is deterministic by its seed, as derandomize was.
-test_mutated_profiles_exit_cleanly_and_never_half_write_0 = _mutated_profiles(0)
-test_mutated_profiles_exit_cleanly_and_never_half_write_1 = _mutated_profiles(1)
-test_mutated_profiles_exit_cleanly_and_never_half_write_2 = _mutated_profiles(2)
-test_mutated_profiles_exit_cleanly_and_never_half_write_3 = _mutated_profiles(3)
+# examples was the suite's longest by far, ~5 minutes); each shard is deterministic by its seed, as derandomize was.
+test_mutated_profiles_exit_cleanly_and_never_half_write_0 = pytest.mark.long(_mutated_profiles(0))
+test_mutated_profiles_exit_cleanly_and_never_half_write_1 = pytest.mark.long(_mutated_profiles(1))
+test_mutated_profiles_exit_cleanly_and_never_half_write_2 = pytest.mark.long(_mutated_profiles(2))
+test_mutated_profiles_exit_cleanly_and_never_half_write_3 = pytest.mark.long(_mutated_profiles(3))
 
 
 def _set_segment(data: st.DataObject) -> str:
@@ -447,6 +449,7 @@ def set_argument(data: st.DataObject) -> str:
     return data.draw(st.sampled_from(shapes), label="shape")
 
 
+@pytest.mark.long
 @settings(FUZZ_SETTINGS, max_examples=SET_EXAMPLES)
 @given(data=st.data())
 def test_random_set_arguments_exit_cleanly_and_never_half_write(workspace: Workspace, data: st.DataObject) -> None:
