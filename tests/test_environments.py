@@ -164,9 +164,12 @@ def _secret_refs(value: Any) -> set[tuple[str, str]]:
     from pydantic import BaseModel
 
     from leanvibe_stack.models.base import SecretRef
+    from leanvibe_stack.models.ingress import UiIngress
 
     if isinstance(value, SecretRef):
         return {(value.secret, value.key)}
+    if isinstance(value, UiIngress):  # a certificate Secret: the two keys of kubernetes.io/tls
+        return {(value.tls_secret, "tls.crt"), (value.tls_secret, "tls.key")}
     if isinstance(value, BaseModel):
         return set().union(*(_secret_refs(getattr(value, name)) for name in type(value).model_fields))
     if isinstance(value, dict):

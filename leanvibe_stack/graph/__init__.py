@@ -31,6 +31,7 @@ from leanvibe_stack.graph.model import (
     PUSHES,
     QUERIES,
     SCRAPES,
+    SERVES,
     TRACES,
     VERBS,
     Edge,
@@ -38,5 +39,5 @@ from leanvibe_stack.graph.model import (
     Node,
 )
 
-__all__ = ["ALERTS", "NOTIFIES", "PROBES", "PUSHES", "QUERIES", "SCRAPES", "TRACES", "VERBS", "Edge", "Graph", "Node",
-           "build", "to_dot", "to_mermaid"]
+__all__ = ["ALERTS", "NOTIFIES", "PROBES", "PUSHES", "QUERIES", "SCRAPES", "SERVES", "TRACES", "VERBS", "Edge", "Graph",
+           "Node", "build", "to_dot", "to_mermaid"]

@@ -22,6 +22,7 @@ from leanvibe_stack.graph.model import (
     PUSHES,
     QUERIES,
     SCRAPES,
+    SERVES,
     TRACES,
     Edge,
     Graph,
@@ -107,6 +108,7 @@ def build(manifests: list[Manifest] | Bundle) -> Graph:
     _grafana(builder)
     for config in configs["alertmanager"]:
         _alertmanager(builder, config)
+    _ingresses(builder)
     return builder.graph()
 
 
@@ -247,6 +249,22 @@ def _grafana(builder: _Builder) -> None:
                     if host:
                         detail = str(datasource.get("name") or datasource.get("type") or "")
                         builder.to_endpoint(builder.workload(pod.owner), QUERIES, detail, host, pod.namespace, url)
+
+
+def _ingresses(builder: _Builder) -> None:
+    """Each Ingress host (what users open) to the workloads behind the Services its paths send to."""
+    for ingress in builder.bundle.of_kind("Ingress"):
+        for rule in dicts(as_dict(ingress.obj.get("spec")).get("rules")):
+            host = str(rule.get("host") or "*")
+            source = builder.node(("ingress", host, ingress.namespace), f"https://{host}", "external")
+            for path in dicts(as_dict(rule.get("http")).get("paths")):
+                name = as_dict(as_dict(path.get("backend")).get("service")).get("name")
+                service = builder.bundle.get("Service", ingress.namespace, str(name)) if name else None
+                if service is None:
+                    continue  # validate reports it (ingress.backend)
+                via = f"Service {service.namespace}/{service.name}"
+                for owner in service_workloads(builder.bundle, service):
+                    builder.edge(source, builder.workload(owner), SERVES, str(path.get("path", "/")), via)
 
 
 def _alertmanager(builder: _Builder, config: ConfigFile) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pydantic import Field, field_validator, model_validator
 
 from leanvibe_stack.models.base import Duration, HttpUrl, LabelName, SecretRef, StrictModel, at
+from leanvibe_stack.models.ingress import GuardedUiIngress
 from leanvibe_stack.models.workload import MAX_REPLICAS, HttpProbe, NonRootWorkload, Storage, grace_period
 
 # A matcher both of Alertmanager 0.34's parsers read alike (docs/configuration.md, "Label matchers"): the
@@ -177,6 +178,8 @@ class Alertmanager(NonRootWorkload):
     route: Route = Field(description="Root of the routing tree; it must name a receiver.")
     inhibit_rules: dict[str, InhibitRule] = Field(default_factory=dict, description="Inhibit rules by name.")
     receivers: dict[str, Receiver] = Field(description="Receivers by name.", min_length=1)
+    ingress: GuardedUiIngress | None = Field(
+        None, description="An Ingress for the UI at its external URL; unset: none (port-forward, or your own).")
     templates: dict[str, str] = Field(
         default_factory=dict, description="Notification templates by name, mounted as `<name>.tmpl`."
     )

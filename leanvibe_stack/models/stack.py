@@ -129,6 +129,19 @@ class Stack(StrictModel):
         return self
 
     @model_validator(mode="after")
+    def _ingress_controller_admitted(self) -> Stack:
+        # The controller's pods connect to the UI's pods; with the NetworkPolicies on, only the namespaces in
+        # ui_namespaces may, so an Ingress without its controller's namespace there answers 502/504 forever.
+        policy = self.global_.network_policy
+        if policy.enabled and not policy.ui_namespaces:
+            for name in ("grafana", "prometheus", "alertmanager"):
+                if getattr(self, name).ingress is not None:
+                    raise ValueError(at((name, "ingress"), "add the ingress controller's namespace to "
+                                        "global.network_policy.ui_namespaces: the NetworkPolicy drops its "
+                                        "connections otherwise"))
+        return self
+
+    @model_validator(mode="after")
     def _namespaces_differ(self) -> Stack:
         if self.global_.namespace == self.global_.agents_namespace:
             raise ValueError(at(("global", "agents_namespace"),

@@ -13,7 +13,11 @@ from leanvibe_stack.render.common import (
     Peer,
     checksum,
     image_ref,
+    pod_placement,
     reloader_container,
+    service_account,
+    ui_host,
+    ui_ingress,
     ui_peers,
     yaml_file,
 )
@@ -51,7 +55,7 @@ def render(stack: Stack, topo: Topology) -> list[Manifest]:
     args = [
         f"--config.file={CONFIG_DIR}/prometheus.yml",
         "--storage.tsdb.path=/prometheus",
-        f"--web.external-url=https://prometheus.{stack.global_.external_url_base}",
+        f"--web.external-url=https://{ui_host(c, stack.global_)}",
         "--web.route-prefix=/",
         # POST /-/reload for the config-reloader sidecar (also /-/quit: only the NetworkPolicy's clients reach it).
         *(["--web.enable-lifecycle"] if stack.config_reloader else []),
@@ -61,7 +65,7 @@ def render(stack: Stack, topo: Topology) -> list[Manifest]:
         stack.config_reloader, stack.global_, PORT, [("config", CONFIG_DIR), ("rules", RULES_DIR)])
     clients = [Peer(topo.prometheus), Peer(topo.grafana), *ui_peers(stack.global_)]
     objects = [
-        render_object("common/serviceaccount.yaml.j2", c.name, c=c, automount=True),
+        service_account(c, server, automount=True),
         render_object("common/clusterrole.yaml.j2", c.name, c=c, rules=CLUSTER_ROLE_RULES),
         render_object("common/clusterrolebinding.yaml.j2", c.name, c=c),
         render_object("common/configmap.yaml.j2", c.name, c=c, name=f"{c.name}-config", extra_labels={},
@@ -73,6 +77,7 @@ def render(stack: Stack, topo: Topology) -> list[Manifest]:
         render_object("common/service.yaml.j2", c.name, c=c, name=c.headless, headless=True,
                       ports=[{"name": "http", "port": PORT, "targetPort": "http"}]),
         render_object("prometheus/statefulset.yaml.j2", c.name, c=c, p=server,
+                      placement=pod_placement(server, spread=c),
                       image=image_ref(server.image, stack.global_), pull_policy=stack.global_.image_pull_policy,
                       args=args, checksum=None if reloader else checksum(config, rules), reloader=reloader,
                       config_dir=CONFIG_DIR, rules_dir=RULES_DIR,
@@ -84,6 +89,8 @@ def render(stack: Stack, topo: Topology) -> list[Manifest]:
     if stack.global_.network_policy.enabled:
         rules_ = [IngressRule([(PORT, "TCP")], clients).as_policy_rule(c.namespace)]
         objects.append(render_object("common/networkpolicy.yaml.j2", c.name, c=c, rules=rules_))
+    if server.ingress:
+        objects.append(ui_ingress(c, stack.global_, server.ingress, port="http"))
     return objects
 
 

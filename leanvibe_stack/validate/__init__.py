@@ -57,6 +57,7 @@ def validate(
     from leanvibe_stack.validate import (
         correlations,
         crossref,
+        ingress,
         logql,
         loki,
         panels,
@@ -80,6 +81,7 @@ def validate(
     findings = [
         *schema.check(bundle, kube_version),
         *crossref.check(bundle),
+        *ingress.check(bundle),
         *correlations.check(bundle),
         *routing.check(bundle),
         *promql.check(bundle),
