@@ -7,7 +7,8 @@ from dataclasses import dataclass
 SCRAPES, ALERTS, PUSHES, QUERIES, NOTIFIES = "scrapes", "alerts", "pushes logs", "queries", "notifies"
 PROBES = "probes"
 TRACES = "pushes traces"
-VERBS = (SCRAPES, PROBES, ALERTS, PUSHES, TRACES, QUERIES, NOTIFIES)
+BLOCKS = "stores blocks"
+VERBS = (SCRAPES, PROBES, ALERTS, PUSHES, TRACES, QUERIES, BLOCKS, NOTIFIES)
 NodeKey = tuple[str, ...]  # ("workload", kind, namespace, name) | ("job", owner, job) | ("receiver", name) | ...
 
 
