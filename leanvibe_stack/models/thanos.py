@@ -387,6 +387,14 @@ class ThanosCompactor(NonRootWorkload):
     readiness_probe: HttpProbe = _probe("/-/ready")
     extra_args: list[str] = Field(default_factory=list, description="More `thanos compact` flags.")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _one_replica(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "replicas" in data:
+            raise ValueError(at(("replicas",), "the compactor always runs exactly one pod per bucket: two would "
+                                               "compact the same blocks into overlapping ones and halt"))
+        return data
+
     @field_validator("extra_args")
     @classmethod
     def _known_flags(cls, args: list[str]) -> list[str]:

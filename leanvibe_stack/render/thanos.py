@@ -21,6 +21,7 @@ from leanvibe_stack.render.common import (
     Component,
     IngressRule,
     Peer,
+    checksum,
     image_ref,
     ui_peers,
     yaml_file,
@@ -179,7 +180,6 @@ def _query(stack: Stack, thanos: Thanos, topo: Topology, c: Component) -> list[M
     grafana_peers = [Peer(topo.grafana), *ui_peers(stack.global_)]
     objects = [
         render_object("common/serviceaccount.yaml.j2", c.name, c=c, automount=False),
-        # Not in the pods' checksum: Query re-reads the file every --endpoint.sd-config-reload-interval (5m).
         render_object("common/configmap.yaml.j2", c.name, c=c, name=f"{c.name}-endpoints", extra_labels={},
                       data={"endpoints.yaml": yaml_file(endpoints)}),
         render_object("common/service.yaml.j2", c.name, c=c, name=c.name, headless=False,
@@ -187,6 +187,9 @@ def _query(stack: Stack, thanos: Thanos, topo: Topology, c: Component) -> list[M
         render_object("thanos-query/deployment.yaml.j2", c.name, c=c, w=query, replicas=query.replicas,
                       image=image_ref(query.image, stack.global_), pull_policy=stack.global_.image_pull_policy,
                       args=args, external_secrets=secrets, volumes=volumes, mounts=mounts,
+                      # Query would re-read the file within --endpoint.sd-config-reload-interval (5m); rolling
+                      # the stateless replicas applies a change at once, and `diff` says so.
+                      checksum=checksum(endpoints),
                       probes=_probes(query), port=HTTP_PORT, grpc_port=GRPC_PORT),
     ]
     if query.replicas > 1:

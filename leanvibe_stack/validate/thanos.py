@@ -33,6 +33,8 @@ from leanvibe_stack.validate.bundle import Bundle, Pod, as_dict, dicts, program_
 from leanvibe_stack.validate.dns import resolve, service_host
 from leanvibe_stack.validate.findings import Finding, ObjectRef, error
 
+CHECKS = ("thanos.flag", "thanos.objstore-inline", "thanos.bucket", "thanos.endpoint-unresolved", "thanos.dedup-label",
+          "thanos.block-duration", "thanos.compactor-singleton", "thanos.grafana-datasource")
 BUCKET_ANNOTATION = "leanvibe.ai/objstore-bucket"
 BLOCK_FLAGS = ("--storage.tsdb.min-block-duration", "--storage.tsdb.max-block-duration")
 
