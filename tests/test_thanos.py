@@ -393,3 +393,22 @@ def test_diff_says_query_restarts_when_a_remote_endpoint_is_added(
         ("ConfigMap", "thanos-query-endpoints"), ("Deployment", "thanos-query")}
     assert [(note.owner, note.action) for note in comparison.pods] == [
         ("Deployment/leanvibe-monitoring/thanos-query", RESTARTS)]
+
+
+def test_a_child_of_production_turns_thanos_off_with_its_alerts(tmp_path: Path) -> None:
+    from leanvibe_stack.validate.promql import check as promql_check
+
+    path = tmp_path / "off.yaml"
+    path.write_text(f"extends: {PROFILES}/production.yaml\nthanos: null\nprometheus:\n  rule_groups:\n"
+                    "    leanvibe.thanos.rules: null\n", encoding="utf-8")
+    manifests = render_stack(load_profile(str(path)).stack)
+    assert not [m for m in manifests if m.name.startswith("thanos")]
+    assert [c["name"] for c in pod(manifests, "StatefulSet", "prometheus")["containers"]] == [
+        "prometheus", "config-reloader"]
+    args = container(manifests, "StatefulSet", "prometheus", "prometheus")["args"]
+    assert not [a for a in args if "block-duration" in a]
+    data = yamlio.load(find(manifests, "ConfigMap", "grafana-datasources")["data"]["datasources.yaml"])
+    assert [s["url"] for s in data["datasources"] if s["type"] == "prometheus"] == [
+        f"http://prometheus.{NAMESPACE}.svc.cluster.local:9090"]
+    assert thanos_check.check(Bundle(manifests)) == []
+    assert not [f for f in promql_check(Bundle(manifests)) if "thanos" in f.message]
