@@ -282,6 +282,7 @@ def _compactors(thanos: list[Thanos]) -> Iterator[Finding]:
     for t in (t for t in thanos if t.command == "compact"):
         by_bucket.setdefault(bucket_of(t), []).append(t)
     for bucket, compactors in by_bucket.items():
+        # A DaemonSet (or any other kind) runs a compactor per node: count it as more than one.
         pods = sum(_replicas(t.pod) if t.pod.owner.kind in ("StatefulSet", "Deployment") else 2 for t in compactors)
         for t in compactors:
             strategy = as_dict(as_dict(t.pod.owner.obj.get("spec")).get("strategy")).get("type", "RollingUpdate")
