@@ -32,7 +32,8 @@ def test_a_profile_that_only_extends_production_renders_its_selectors(
     monkeypatch.chdir(tmp_path)
     (tmp_path / "us-east-1-main.yaml").write_text("extends: production\n")
     renamed = render_file(tmp_path / "us-east-1-main.yaml")
-    assert len(selectors(production)) == 10 + 13  # workloads, Services (tracing: 2 workloads, 3 Services)
+    # workloads, Services (tracing: 2 workloads, 3 Services; Thanos: 3 workloads, 3 Services)
+    assert len(selectors(production)) == 13 + 16
     assert selectors(renamed) == selectors(production)
     assert [m.obj for m in renamed] == [m.obj for m in production]  # and every other byte
 

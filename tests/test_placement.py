@@ -32,6 +32,9 @@ WORKLOADS = {
     "blackbox_exporter": ("Deployment", "blackbox-exporter", False),
     "otel_collector": ("Deployment", "otel-collector", True),
     "jaeger": ("StatefulSet", "jaeger", False),
+    "thanos.query": ("Deployment", "thanos-query", True),
+    "thanos.store": ("StatefulSet", "thanos-store", True),
+    "thanos.compactor": ("StatefulSet", "thanos-compactor", False),
 }
 ZONES = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
     {"matchExpressions": [{"key": "topology.kubernetes.io/zone", "operator": "In", "values": ["us-east-1a"]}]}]}}}
@@ -51,14 +54,14 @@ def component_objects(objects: list[Manifest], name: str) -> list[Manifest]:
 def operated() -> list[Manifest]:
     """Production with every pod setting given to every component."""
     overrides = []
-    for key in WORKLOADS:
+    for key, (_, name, _) in WORKLOADS.items():
         overrides += [
             f'{key}.node_selector={{"node-pool": "monitoring"}}',
             f"{key}.affinity={json.dumps(ZONES)}",
             f"{key}.tolerations={json.dumps([TAINT])}",
             f"{key}.priority_class_name=monitoring-critical",
             f'{key}.service_account_annotations={{"eks.amazonaws.com/role-arn": "{ROLE}"}}',
-            f'{key}.labels={{"team": "platform", "cost-center": "obs-{key.replace("_", "-")}"}}',
+            f'{key}.labels={{"team": "platform", "cost-center": "obs-{name}"}}',
             f'{key}.pod_annotations={{"linkerd.io/inject": "disabled"}}',
         ]
     return render(*overrides)

@@ -54,7 +54,7 @@ from typer.testing import CliRunner
 from leanvibe_stack import output, yamlio
 from leanvibe_stack.cli import app
 from leanvibe_stack.manifest import Manifest
-from leanvibe_stack.validate import ingress, rbac, routing, tracing
+from leanvibe_stack.validate import ingress, rbac, routing, thanos, tracing
 from tests.conftest import REPO, require_tool
 
 CORPUS = REPO / "tests" / "corpus"
@@ -81,7 +81,7 @@ SIZE_CHECKS = ("configmap.too-large", "object.too-large-for-client-apply")
 TRACING_CHECKS = tracing.CHECKS
 COVERED = (*SCHEMA_CHECKS, *CROSSREF_CHECKS, *routing.CHECKS, *TEMPLATE_CHECKS, *PROMQL_CHECKS, *SECURITY_CHECKS,
            *TOOL_CHECKS, *SIZE_CHECKS, *TRACING_CHECKS, *CORRELATION_CHECKS, *rbac.CHECKS,
-           *ingress.CHECKS)
+           *ingress.CHECKS, *thanos.CHECKS)
 # Where one kind of mistake has several real-world forms, each form is a case of its own.
 AT_LEAST = {"url.unresolved": 4, "security.pss": 5, "security.credential": 2, "rbac.dangerous": 3}
 

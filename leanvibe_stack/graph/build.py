@@ -17,6 +17,7 @@ from leanvibe_stack.graph.discovery import (
 )
 from leanvibe_stack.graph.model import (
     ALERTS,
+    BLOCKS,
     NOTIFIES,
     PROBES,
     PUSHES,
@@ -30,6 +31,7 @@ from leanvibe_stack.graph.model import (
     NodeKey,
 )
 from leanvibe_stack.manifest import Manifest
+from leanvibe_stack.validate import thanos
 from leanvibe_stack.validate.bundle import (
     COLLECTOR_PROGRAMS,
     GRAFANA_DATASOURCES,
@@ -106,6 +108,7 @@ def build(manifests: list[Manifest] | Bundle) -> Graph:
         for config in configs[program]:
             _collector(builder, config)
     _grafana(builder)
+    _thanos(builder)
     for config in configs["alertmanager"]:
         _alertmanager(builder, config)
     _ingresses(builder)
@@ -265,6 +268,22 @@ def _ingresses(builder: _Builder) -> None:
                 via = f"Service {service.namespace}/{service.name}"
                 for owner in service_workloads(builder.bundle, service):
                     builder.edge(source, builder.workload(owner), SERVES, str(path.get("path", "/")), via)
+
+
+def _thanos(builder: _Builder) -> None:
+    """Query reads every StoreAPI its endpoint file lists; sidecars, store gateways and compactors use the bucket."""
+    verbs = {"sidecar": "uploads", "store": "reads", "compact": "compacts"}
+    for t in thanos.containers(builder.bundle):
+        source = builder.workload(t.pod.owner)
+        if t.command == "query":
+            for address, _ in thanos.endpoint_addresses(builder.bundle, t):
+                host = address.split("+", 1)[1] if address.startswith(("dns+", "dnssrv+")) else address
+                host = host if address.startswith("dnssrv+") else host.rpartition(":")[0]
+                builder.to_endpoint(source, QUERIES, "StoreAPI", srv_host(host), t.pod.namespace, address)
+        elif t.command in verbs:
+            bucket = thanos.bucket_of(t) or "object store"
+            target = builder.node(("bucket", bucket), f"bucket {bucket}", "external")
+            builder.edge(source, target, BLOCKS, verbs[t.command])
 
 
 def _alertmanager(builder: _Builder, config: ConfigFile) -> None:

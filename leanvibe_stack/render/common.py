@@ -17,6 +17,10 @@ from leanvibe_stack.models.workload import ConfigReloader, Image, Workload
 from leanvibe_stack.render.engine import render_object
 
 PART_OF = "leanvibe-stack"
+# The label that tells Prometheus replicas apart: every series, alert and remote read carries this replica's pod
+# name (Prometheus 3 expands $VAR in external labels; POD_NAME comes from the downward API).  Alertmanager
+# drops it to merge the replicas' alerts; Thanos Query deduplicates on it.
+REPLICA_LABEL = "replica"
 
 
 def yaml_file(data: Any) -> str:

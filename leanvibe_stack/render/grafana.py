@@ -10,6 +10,7 @@ from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.models.grafana import Dashboard, Datasource, load_dashboard
 from leanvibe_stack.models.stack import GlobalSettings, Stack
 from leanvibe_stack.models.tracing import listen_port
+from leanvibe_stack.render import thanos
 from leanvibe_stack.render.common import (
     Component,
     IngressRule,
@@ -112,7 +113,8 @@ def datasources_text(datasources: dict[str, Any]) -> str:
 
 
 def _datasource(name: str, ds: Datasource, stack: Stack, topo: Topology) -> dict[str, Any]:
-    target = {"prometheus": (topo.prometheus, 9090), "loki": (topo.loki, topo.loki_port),
+    # With Thanos, Query: it deduplicates the replicas (and reaches back past the local retention).
+    target = {"prometheus": thanos.grafana_target(topo) or (topo.prometheus, 9090), "loki": (topo.loki, topo.loki_port),
               "alertmanager": (topo.alertmanager, topo.alertmanager_port)}
     if topo.jaeger is not None and stack.jaeger is not None:
         target["jaeger"] = (topo.jaeger, listen_port(stack.jaeger.config.extensions.jaeger_query.http.endpoint))

@@ -22,6 +22,9 @@ class Topology:
     blackbox_exporter: Component | None  # None: the profile has no synthetic monitoring
     otel_collector: Component | None  # None: the profile has no tracing
     jaeger: Component | None
+    thanos_query: Component | None  # None: the profile has no Thanos
+    thanos_store: Component | None
+    thanos_compactor: Component | None
     alertmanager_port: int = 9093
     loki_port: int = 3100
 
@@ -44,4 +47,10 @@ class Topology:
             otel_collector=component("otel-collector", "trace-collector", instance, stack.otel_collector, g)
             if stack.otel_collector else None,
             jaeger=component("jaeger", "traces", instance, stack.jaeger, g) if stack.jaeger else None,
+            thanos_query=component("thanos-query", "query", instance, stack.thanos.query, g)
+            if stack.thanos else None,
+            thanos_store=component("thanos-store", "store-gateway", instance, stack.thanos.store, g)
+            if stack.thanos else None,
+            thanos_compactor=component("thanos-compactor", "compactor", instance, stack.thanos.compactor, g)
+            if stack.thanos else None,
         )

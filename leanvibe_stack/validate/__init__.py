@@ -70,6 +70,7 @@ def validate(
         sizes,
         synthetic,
         templates,
+        thanos,
         tools,
         tracing,
     )
@@ -93,6 +94,7 @@ def validate(
         *templates.check(bundle),
         *synthetic.check(bundle),
         *tracing.check(bundle),
+        *thanos.check(bundle),
         *releases.check(bundle),
         *releases.check_kubernetes(kube_version),
         *loki.check(bundle),

@@ -23,7 +23,7 @@ from leanvibe_stack.validate.findings import ObjectRef
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod")
 # Which program a container runs, told by the last part of its image repository.
 PROGRAMS = ("prometheus", "alertmanager", "loki", "fluent-bit", "grafana", "blackbox-exporter",
-            "opentelemetry-collector-contrib", "jaeger")
+            "opentelemetry-collector-contrib", "jaeger", "thanos")
 # The programs whose config has the OpenTelemetry Collector's shape (receivers, processors, exporters, service).
 COLLECTOR_PROGRAMS = ("opentelemetry-collector-contrib", "jaeger")
 GRAFANA_DATASOURCES = "/etc/grafana/provisioning/datasources/"
@@ -273,7 +273,7 @@ def program_of(container: dict[str, Any]) -> str | None:
 CONFIG_FLAGS = ("--config.file", "-config.file")
 # Programs whose flag is spelled otherwise (Grafana's `--config` names an ini file, not checked here).
 PROGRAM_CONFIG_FLAGS = {"fluent-bit": ("--config", "-c"), "opentelemetry-collector-contrib": ("--config",),
-                        "jaeger": ("--config",)}
+                        "jaeger": ("--config",), "thanos": ()}
 
 
 def config_flag(container: dict[str, Any]) -> str | None:

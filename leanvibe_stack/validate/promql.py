@@ -57,6 +57,7 @@ COMPONENTS = (
     Component("blackbox-exporter.txt", program="blackbox-exporter"),
     Component("otel-collector.txt", program="opentelemetry-collector-contrib"),
     Component("jaeger.txt", program="jaeger"),
+    Component("thanos.txt", program="thanos"),
 )
 
 CATALOGUES = (*ALWAYS, *(c.catalogue for c in COMPONENTS))
