@@ -14,7 +14,9 @@ from leanvibe_stack.validate.tools import ToolRun
 
 if TYPE_CHECKING:
     from leanvibe_stack.models.identity import Identity
+    from leanvibe_stack.validate.cluster import Cluster
     from leanvibe_stack.validate.identity import Locate
+    from leanvibe_stack.validate.selection import Selection
 
 
 @dataclass(frozen=True)
@@ -48,17 +50,22 @@ def validate(
     identity: Identity | None = None,
     other_identities: Sequence[Identity] = (),
     locate: Locate | None = None,
+    selection: Selection | None = None,
+    cluster: Cluster | None = None,
 ) -> Report:
     """Run every in-process check; with `run_tools`, also promtool and amtool when installed.
 
     `identity` and `other_identities` (the rendered profile's and the other profiles') let the leak check
-    name another environment's values; `locate` finds where the profile wrote one.
+    name another environment's values; `locate` finds where the profile wrote one.  `selection` keeps the
+    findings of some checks only (`--checks`/`--skip`; the tools run only when a `tool.*` check is selected);
+    `cluster` is what exists besides the manifests (`--external`, and what Kubernetes bootstraps).
     """
     from leanvibe_stack.validate import (
         correlations,
         crossref,
         logql,
         loki,
+        objects,
         panels,
         promql,
         rbac,
@@ -75,10 +82,14 @@ def validate(
     from leanvibe_stack.validate import (
         identity as identity_check,
     )
+    from leanvibe_stack.validate.cluster import Cluster
+    from leanvibe_stack.validate.selection import Selection
 
-    bundle = Bundle(manifests)
+    selection = selection or Selection()
+    bundle = Bundle(manifests, cluster or Cluster())
     findings = [
         *schema.check(bundle, kube_version),
+        *objects.check(bundle),
         *crossref.check(bundle),
         *correlations.check(bundle),
         *routing.check(bundle),
@@ -97,7 +108,8 @@ def validate(
         *identity_check.check(bundle, identity, other_identities, locate),
     ]
     runs: list[ToolRun] = []
-    if run_tools:
+    if run_tools and selection.wants_group("tool"):
         tool_findings, runs = tools.check(bundle, rule_tests=rule_tests or [], require=require_tools)
         findings += tool_findings
-    return Report(objects=len(manifests), findings=sorted(findings, key=Finding.sort_key), tools=runs)
+    chosen = [f for f in findings if selection.wants(f.check)]
+    return Report(objects=len(manifests), findings=sorted(chosen, key=Finding.sort_key), tools=runs)
