@@ -302,9 +302,8 @@ def _rule_checks(rules: list[AlertRule]) -> list[Finding]:
                                       f"{key}: {value!r} of alert {rule.name} is not a Prometheus duration; "
                                       "write it like 30s, 5m, 1h30m or 0"))
         labels = rule.rule.get("labels")
-        key = (rule.name, tuple(sorted((str(k), str(v)) for k, v in (labels or {}).items())
-                                if isinstance(labels, dict) else ()))
-        first = seen.setdefault(key, rule)
+        pairs = tuple(sorted((str(k), str(v)) for k, v in labels.items())) if isinstance(labels, dict) else ()
+        first = seen.setdefault((rule.name, pairs), rule)
         if first is not rule and rule.name:
             findings.append(error(
                 "rules.duplicate-alert", rule.holder, rule.path,
