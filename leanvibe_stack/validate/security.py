@@ -37,10 +37,13 @@ def check(bundle: Bundle) -> list[Finding]:
             findings.extend(_restricted(pod))
         findings.extend(_images(pod))
         findings.extend(_plain_values(pod))
+    from_env = _env_expanded(bundle)
     for config_map in bundle.of_kind("ConfigMap"):
         ref = ObjectRef.of(config_map)
         for key, value in (config_map.obj.get("data") or {}).items():
-            findings.extend(_scan(ref, f"data.{key}", str(value), _expanded_in_file(str(key), str(value))))
+            expanded = _everything if (config_map.namespace, config_map.name, key) in from_env \
+                else _expanded_in_file(str(key), str(value))
+            findings.extend(_scan(ref, f"data.{key}", str(value), expanded))
     return findings
 
 
@@ -158,6 +161,22 @@ SHELLS = {"sh", "bash", "ash", "dash", "zsh", "ksh"}
 # Prometheus relabelling writes a regex capture (`${1}`, `${name}`) into these (Go's Regexp.Expand).
 RELABEL_TEMPLATES = {"replacement", "target_label"}
 GRAFANA_BUILTIN = "__"  # Grafana's global variables all start with two underscores ($__interval, ${__from}, ...)
+
+
+# Programs that replace `${VAR}` in their config file with the environment: Fluent Bit and the OpenTelemetry
+# Collector (Jaeger v2 is one) always; Loki with -config.expand-env=true.
+ALWAYS_EXPANDS_ENV = ("fluent-bit", "opentelemetry-collector-contrib", "jaeger")
+EXPAND_ENV_FLAGS = ("-config.expand-env", "-config.expand-env=true", "--config.expand-env", "--config.expand-env=true")
+
+
+def _env_expanded(bundle: Bundle) -> set[tuple[str, str, str]]:
+    """(namespace, ConfigMap, key) of every config file a program loads with `${VAR}` filled from its env."""
+    found = set()
+    for config in bundle.configs:
+        args = {str(arg) for arg in [*(config.container.get("command") or []), *(config.container.get("args") or [])]}
+        if config.file.source is not None and (config.program in ALWAYS_EXPANDS_ENV or args & set(EXPAND_ENV_FLAGS)):
+            found.add((config.pod.namespace, config.file.source_name, config.file.key))
+    return found
 
 
 def _nothing(name: str, keys: tuple[str | int, ...]) -> bool:
