@@ -349,15 +349,17 @@ Items = list[tuple[str, str]] | None  # (key, relative path); None: every key of
 
 def _volume_sources(volume: dict[str, Any]) -> Iterator[tuple[str, str, Items]]:
     """(kind, name, items) of each ConfigMap/Secret a volume projects."""
+    # A null source (`configMap: null`) is no source: the API server reads it as unset.
+    config_map, secret = as_dict(volume.get("configMap")), as_dict(volume.get("secret"))
     if "configMap" in volume:
-        yield "ConfigMap", volume["configMap"].get("name", ""), _items(volume["configMap"])
+        yield "ConfigMap", config_map.get("name", ""), _items(config_map)
     elif "secret" in volume:
-        yield "Secret", volume["secret"].get("secretName", ""), _items(volume["secret"])
+        yield "Secret", secret.get("secretName", ""), _items(secret)
     elif "projected" in volume:
-        for source in volume["projected"].get("sources") or []:
+        for source in dicts(as_dict(volume.get("projected")).get("sources")):
             for kind, key in (("ConfigMap", "configMap"), ("Secret", "secret")):
                 if key in source:
-                    yield kind, source[key].get("name", ""), _items(source[key])
+                    yield kind, as_dict(source[key]).get("name", ""), _items(as_dict(source[key]))
 
 
 def _items(spec: dict[str, Any]) -> Items:

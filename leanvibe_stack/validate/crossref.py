@@ -159,10 +159,11 @@ def _volume_refs(bundle: Bundle, pod: Pod) -> Iterator[Finding]:
               for t in (pod.owner.obj.get("spec") or {}).get("volumeClaimTemplates") or []}
     for i, volume in enumerate(pod.spec.get("volumes") or []):
         path = f"{pod.path}.volumes[{i}]"
-        if "configMap" in volume and _missing(bundle, pod, "ConfigMap", volume["configMap"].get("name", "")):
-            yield _ref_finding("ConfigMap", pod, f"{path}.configMap.name", volume["configMap"].get("name", ""))
-        if "secret" in volume and _missing(bundle, pod, "Secret", volume["secret"].get("secretName", "")):
-            yield _ref_finding("Secret", pod, f"{path}.secret.secretName", volume["secret"].get("secretName", ""))
+        config_map, secret = as_dict(volume.get("configMap")), as_dict(volume.get("secret"))
+        if config_map and _missing(bundle, pod, "ConfigMap", config_map.get("name", "")):
+            yield _ref_finding("ConfigMap", pod, f"{path}.configMap.name", config_map.get("name", ""))
+        if secret and _missing(bundle, pod, "Secret", secret.get("secretName", "")):
+            yield _ref_finding("Secret", pod, f"{path}.secret.secretName", secret.get("secretName", ""))
         for j, source in enumerate((volume.get("projected") or {}).get("sources") or []):
             for kind, key in (("ConfigMap", "configMap"), ("Secret", "secret")):
                 name = (source.get(key) or {}).get("name", "")
@@ -208,9 +209,8 @@ def _key_refs(bundle: Bundle, pod: Pod, path: str, container: dict[str, Any]) ->
 
 def _backed_by_object(bundle: Bundle, pod: Pod, volume_name: Any) -> bool:
     volume: dict[str, Any] = next((v for v in pod.spec.get("volumes") or [] if v.get("name") == volume_name), {})
-    if "configMap" in volume:
-        return bundle.get("ConfigMap", pod.namespace, volume["configMap"].get("name", "")) is not None
-    return False
+    name = as_dict(volume.get("configMap")).get("name")
+    return name is not None and bundle.get("ConfigMap", pod.namespace, str(name)) is not None
 
 
 # --- config files and the paths they read -------------------------------------------------------
