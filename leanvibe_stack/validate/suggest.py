@@ -15,7 +15,7 @@ import heapq
 from collections import Counter
 from collections.abc import Iterable
 
-SHORTLIST = 8  # candidates difflib scores exactly, ranked by shared trigrams
+SHORTLIST = 16  # candidates difflib scores exactly, ranked by shared trigrams
 CUTOFF = 0.6  # difflib.get_close_matches' default: below this, nothing is "close"
 
 
@@ -55,14 +55,12 @@ class Index:
         shortlist = heapq.nlargest(SHORTLIST, shared.items(), key=lambda item: item[1] / (size + sizes[item[0]]))
         matcher = difflib.SequenceMatcher()
         matcher.set_seq2(name)
-        bounds = []  # quick_ratio bounds ratio from above: score the most promising first, stop when none can win
-        for number, _ in shortlist:
-            matcher.set_seq1(self.names[number])
-            bounds.append((matcher.quick_ratio(), self.names[number]))
         best: tuple[float, str] = (CUTOFF, "")
-        for bound, candidate in sorted(bounds, reverse=True):
-            if bound < best[0]:
-                break
+        for number, _ in shortlist:  # most similar first, so the bounds below soon skip the rest
+            candidate = self.names[number]
             matcher.set_seq1(candidate)
-            best = max(best, (matcher.ratio(), candidate))  # ties: the greater name, as get_close_matches orders
+            # real_quick_ratio and quick_ratio bound ratio from above, as in get_close_matches; ties go to the
+            # greater name, as get_close_matches orders them.
+            if (matcher.real_quick_ratio(), candidate) >= best and (matcher.quick_ratio(), candidate) >= best:
+                best = max(best, (matcher.ratio(), candidate))
         return best[1] or None
