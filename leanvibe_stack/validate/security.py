@@ -154,7 +154,7 @@ def _scan(ref: ObjectRef, path: str, text: str, expanded: Expanded | None = None
 
 # --- which `${...}` something expands ----------------------------------------------------------------------------
 
-# (text of one value, the keys leading to it) -> whether whatever reads it expands this `${name...}`.
+# (what is inside a `${...}`, the keys leading to the value holding it) -> whether what reads the value expands it.
 Expanded = Callable[[str, tuple[str | int, ...]], bool]
 _PLACEHOLDER = re.compile(r"\$\{([^}]*)\}?")
 SHELLS = {"sh", "bash", "ash", "dash", "zsh", "ksh"}
