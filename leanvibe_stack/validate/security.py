@@ -15,7 +15,7 @@ from typing import Any
 
 from leanvibe_stack import yamlio
 from leanvibe_stack.credentials import article, looks_like, sets_a_credential
-from leanvibe_stack.validate.bundle import Bundle, Pod, strings
+from leanvibe_stack.validate.bundle import Bundle, Pod, program_of, strings
 from leanvibe_stack.validate.findings import Finding, ObjectRef, error
 
 EXCEPTION = "leanvibe.ai/pod-security-exception"
@@ -164,9 +164,11 @@ GRAFANA_BUILTIN = "__"  # Grafana's global variables all start with two undersco
 
 
 # Programs that replace `${VAR}` in their config file with the environment: Fluent Bit and the OpenTelemetry
-# Collector (Jaeger v2 is one) always; Loki with -config.expand-env=true.
+# Collector (Jaeger v2 is one) always; Loki with -config.expand-env=true.  Grafana does it in every file of its
+# provisioning directory (which is why it reads `$${` as an escaped `${`).
 ALWAYS_EXPANDS_ENV = ("fluent-bit", "opentelemetry-collector-contrib", "jaeger")
 EXPAND_ENV_FLAGS = ("-config.expand-env", "-config.expand-env=true", "--config.expand-env", "--config.expand-env=true")
+GRAFANA_PROVISIONING = "/etc/grafana/provisioning/"
 
 
 def _env_expanded(bundle: Bundle) -> set[tuple[str, str, str]]:
@@ -176,6 +178,12 @@ def _env_expanded(bundle: Bundle) -> set[tuple[str, str, str]]:
         args = {str(arg) for arg in [*(config.container.get("command") or []), *(config.container.get("args") or [])]}
         if config.file.source is not None and (config.program in ALWAYS_EXPANDS_ENV or args & set(EXPAND_ENV_FLAGS)):
             found.add((config.pod.namespace, config.file.source_name, config.file.key))
+    for pod in bundle.pods:
+        for _, container in pod.containers():
+            if program_of(container) == "grafana":
+                found |= {(pod.namespace, mounted.source_name, mounted.key)
+                          for mounted in bundle.mounted_files(pod, container)
+                          if mounted.path.startswith(GRAFANA_PROVISIONING) and mounted.source_kind == "ConfigMap"}
     return found
 
 
