@@ -199,3 +199,37 @@ def test_the_index_suggests_what_difflib_suggests() -> None:
     for query in queries:
         expected = difflib.get_close_matches(query, names, n=1, cutoff=0.6)
         assert index.closest(query) == (expected[0] if expected else None), query
+
+
+def test_an_external_service_resolves_a_url(tmp_path: Path) -> None:
+    stack = tmp_path / "grafana.yaml"
+    stack.write_text("""\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: datasources, namespace: obs}
+data:
+  datasources.yaml: |
+    apiVersion: 1
+    datasources:
+    - {name: Prometheus, type: prometheus, uid: prom, url: "http://prometheus.monitoring.svc:9090"}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: grafana, namespace: obs}
+spec:
+  selector: {matchLabels: {app: grafana}}
+  template:
+    metadata: {labels: {app: grafana}}
+    spec:
+      containers:
+      - name: grafana
+        image: docker.io/grafana/grafana:12.4.10
+        volumeMounts: [{name: datasources, mountPath: /etc/grafana/provisioning/datasources}]
+      volumes: [{name: datasources, configMap: {name: datasources}}]
+""", encoding="utf-8")
+    _, report, _ = _run(str(stack), "--checks", "url")
+    assert _checks(report) == {"url.unresolved"} and "--external" in report["findings"][0]["message"]
+    declared = tmp_path / "cluster.yaml"
+    declared.write_text("- Service/monitoring/prometheus\n", encoding="utf-8")
+    code, report, _ = _run(str(stack), "--checks", "url", "--external", str(declared))
+    assert code == 0 and report["findings"] == []

@@ -375,8 +375,11 @@ def _resolve(bundle: Bundle, endpoint: _Endpoint, client_namespace: str, domains
     if resolved is None:
         return None  # an address outside the cluster: not ours to resolve
     name, service, namespace, found = resolved
+    if found is None and bundle.cluster.has("Service", namespace, service):
+        return None  # declared with --external: it exists, its ports are not known here
     if found is None:
-        return f"{endpoint.host} names Service {service!r} in namespace {namespace!r}, which is not rendered"
+        return (f"{endpoint.host} names Service {service!r} in namespace {namespace!r}, which is not rendered "
+                "(if it exists in the cluster, list it in a --external file)")
     ports = (found.obj.get("spec") or {}).get("ports") or []
     if name.srv_port is not None:
         if not any(p.get("name") == name.srv_port for p in ports):
