@@ -18,9 +18,13 @@ from typing import Any
 
 from leanvibe_stack import yamlio
 from leanvibe_stack.manifest import Manifest
+from leanvibe_stack.validate.cluster import Cluster
 from leanvibe_stack.validate.findings import ObjectRef
 
-WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod")
+# Every kind of the Kubernetes API whose objects run pods from a template (apps/v1, batch/v1, core/v1), and Pod.
+# core/v1 PodTemplate is left out: other controllers copy it, nothing runs it as it is.
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob",
+                  "Pod")
 # Which program a container runs, told by the last part of its image repository.
 PROGRAMS = ("prometheus", "alertmanager", "loki", "fluent-bit", "grafana", "blackbox-exporter",
             "opentelemetry-collector-contrib", "jaeger", "thanos")
@@ -92,6 +96,7 @@ class Bundle:
     """The objects under validation, with lookups every check needs."""
 
     manifests: list[Manifest]
+    cluster: Cluster = field(default_factory=Cluster)  # what exists without being in `manifests`
     _index: dict[tuple[str, str, str], Manifest] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -100,6 +105,10 @@ class Bundle:
 
     def get(self, kind: str, namespace: str, name: str) -> Manifest | None:
         return self._index.get((kind, namespace, name))
+
+    def exists(self, kind: str, namespace: str, name: str) -> bool:
+        """Whether the object is in the bundle, or exists in the cluster anyway (bootstrapped or declared)."""
+        return self.get(kind, namespace, name) is not None or self.cluster.has(kind, namespace, name)
 
     def of_kind(self, *kinds: str) -> list[Manifest]:
         return [m for m in self.manifests if m.kind in kinds]
@@ -340,15 +349,17 @@ Items = list[tuple[str, str]] | None  # (key, relative path); None: every key of
 
 def _volume_sources(volume: dict[str, Any]) -> Iterator[tuple[str, str, Items]]:
     """(kind, name, items) of each ConfigMap/Secret a volume projects."""
+    # A null source (`configMap: null`) is no source: the API server reads it as unset.
+    config_map, secret = as_dict(volume.get("configMap")), as_dict(volume.get("secret"))
     if "configMap" in volume:
-        yield "ConfigMap", volume["configMap"].get("name", ""), _items(volume["configMap"])
+        yield "ConfigMap", config_map.get("name", ""), _items(config_map)
     elif "secret" in volume:
-        yield "Secret", volume["secret"].get("secretName", ""), _items(volume["secret"])
+        yield "Secret", secret.get("secretName", ""), _items(secret)
     elif "projected" in volume:
-        for source in volume["projected"].get("sources") or []:
+        for source in dicts(as_dict(volume.get("projected")).get("sources")):
             for kind, key in (("ConfigMap", "configMap"), ("Secret", "secret")):
                 if key in source:
-                    yield kind, source[key].get("name", ""), _items(source[key])
+                    yield kind, as_dict(source[key]).get("name", ""), _items(as_dict(source[key]))
 
 
 def _items(spec: dict[str, Any]) -> Items:

@@ -39,7 +39,7 @@ CHECKS: dict[str, str] = {
     "routing.unreachable-route": "a child route no alert rule reaches",
     "inhibit.equal-label": "an inhibit rule's `equal` label missing from its source or target alerts",
     "inhibit.never-matches": "no alert rule matches an inhibit rule's source (or target) matchers",
-    "rules.duplicate-alert": "the same alert name defined twice in the loaded rule files",
+    "rules.duplicate-alert": "the same alert name with the same labels twice in the loaded rule files",
     "rules.duration": "`for`/`keep_firing_for` or a route interval that is not a valid Prometheus duration",
 }
 
@@ -291,7 +291,9 @@ def check(bundle: Bundle) -> list[Finding]:
 
 def _rule_checks(rules: list[AlertRule]) -> list[Finding]:
     findings = []
-    seen: dict[str, AlertRule] = {}
+    # promtool's duplicate-rules lint (cmd/promtool checkDuplicates): the same name with the same labels.  The
+    # same name with other labels (a warning and a critical variant) is two distinct series, as Prometheus means.
+    seen: dict[tuple[str, tuple[tuple[str, str], ...]], AlertRule] = {}
     for rule in rules:
         for key in ("for", "keep_firing_for"):
             value = rule.rule.get(key)
@@ -299,12 +301,14 @@ def _rule_checks(rules: list[AlertRule]) -> list[Finding]:
                 findings.append(error("rules.duration", rule.holder, f"{rule.path}.{key}",
                                       f"{key}: {value!r} of alert {rule.name} is not a Prometheus duration; "
                                       "write it like 30s, 5m, 1h30m or 0"))
-        first = seen.setdefault(rule.name, rule)
+        labels = rule.rule.get("labels")
+        pairs = tuple(sorted((str(k), str(v)) for k, v in labels.items())) if isinstance(labels, dict) else ()
+        first = seen.setdefault((rule.name, pairs), rule)
         if first is not rule and rule.name:
             findings.append(error(
                 "rules.duplicate-alert", rule.holder, rule.path,
-                f"alert {rule.name} is defined twice: at {_where(first)} and again at {_where(rule)}; "
-                "rename one of them or delete the duplicate"))
+                f"alert {rule.name} is defined twice with the same labels: at {_where(first)} and again at "
+                f"{_where(rule)}; rename one of them, give them different labels, or delete the duplicate"))
     return findings
 
 
