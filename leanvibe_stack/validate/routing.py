@@ -18,15 +18,15 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from leanvibe_stack.validate.bundle import AlertRule, Bundle
-from leanvibe_stack.validate.findings import Finding, ObjectRef, error, warning
-from leanvibe_stack.validate.matchers import (
+from leanvibe_stack.models.matchers import (
     Matcher,
     MatcherError,
     config_matchers,
     go_string,
     matches_all,
 )
+from leanvibe_stack.validate.bundle import AlertRule, Bundle
+from leanvibe_stack.validate.findings import Finding, ObjectRef, error, warning
 
 CHECKS: dict[str, str] = {
     "routing.unknown-receiver": "a route names a receiver that `receivers` does not define",
