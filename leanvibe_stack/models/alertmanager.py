@@ -22,7 +22,8 @@ def _check_matchers(matchers: list[str]) -> list[str]:
         try:
             parse_matchers(matcher)
         except MatcherError as exc:
-            raise ValueError(f"{matcher!r}: {exc}") from None
+            raise ValueError(f"{matcher!r} is not a matcher Alertmanager 0.34 reads: {exc} "
+                             "(write e.g. severity=\"critical\")") from None
     return matchers
 
 

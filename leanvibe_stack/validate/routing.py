@@ -34,6 +34,8 @@ CHECKS: dict[str, str] = {
     "routing.duplicate-receiver": "two receivers share a name (Alertmanager rejects the config)",
     "routing.no-root-receiver": "the root route is missing or has no receiver",
     "routing.root-matchers": "the root route has matchers (Alertmanager rejects the config)",
+    "routing.root-continue": "the root route has `continue: true` (Alertmanager rejects the config)",
+    "routing.group-by": "a `group_by` with `...` beside labels, a label twice or an empty label (refused)",
     "routing.invalid-matcher": "a matcher Alertmanager cannot parse (syntax, label name or regex)",
     "routing.default-only": "an alert no child route matches, so only the root's receiver gets it (root has children)",
     "routing.unreachable-route": "a child route no alert rule reaches",
@@ -334,8 +336,12 @@ def _route_checks(ctx: _Context, tree: RouteNode, receivers: dict[str, int]) -> 
     if tree.matchers or tree.error is not None or any(tree.config.get(k) for k in ("match", "match_re")):
         ctx.error("routing.root-matchers", "route",
                   "the root route must match every alert; remove its matchers and put them on a child route")
+    if tree.config.get("continue") is True:
+        ctx.error("routing.root-continue", "route.continue",
+                  "cannot have continue in root route: the root has no siblings to continue to; remove it")
     used: set[str] = set()
     for node in tree.walk():
+        _group_by_checks(ctx, node)
         if node.error is not None:
             ctx.error("routing.invalid-matcher", node.path,
                       f"{node.error}; fix the matcher (label names [a-zA-Z_:][a-zA-Z0-9_:]*, RE2 regexes)")
@@ -352,6 +358,22 @@ def _route_checks(ctx: _Context, tree: RouteNode, receivers: dict[str, int]) -> 
             ctx.warning("routing.unused-receiver", f"receivers[{index}]",
                         f'receiver "{name}" is named by no route, so it never notifies; '
                         "route alerts to it or remove it")
+
+
+def _group_by_checks(ctx: _Context, node: RouteNode) -> None:
+    """Route.UnmarshalYAML (0.34): `...` alone, labels non-empty (any UTF-8 name) and each once."""
+    labels = [go_string(label) for label in _list(node.config.get("group_by"))]
+    seen: set[str] = set()
+    for j, label in enumerate(labels):
+        where = f"{node.path}.group_by[{j}]"
+        if label == "..." and len(labels) > 1:
+            ctx.error("routing.group-by", where, "cannot have wildcard group_by (`...`) and other labels at the "
+                      "same time; keep `...` alone (group by every label) or list the labels")
+        elif label == "":
+            ctx.error("routing.group-by", where, 'invalid label name "" in group_by list; remove it')
+        elif label in seen:
+            ctx.error("routing.group-by", where, f'duplicated label "{label}" in group_by; list it once')
+        seen.add(label)
 
 
 def _names(receivers: Mapping[str, int]) -> str:
