@@ -85,12 +85,16 @@ def _go_text(text: str) -> str:
 
 
 @lru_cache(maxsize=4096)
-def compile(pattern: str) -> GoRegex:  # noqa: A001 - the module is used as `goregex.compile`, like re.compile
-    """Compile like Go's regexp.Compile; GoRegexError when Go would refuse the pattern."""
+def compile(pattern: str, *, dot_nl: bool = False) -> GoRegex:  # noqa: A001 - used as goregex.compile
+    """Compile like Go's regexp.Compile; GoRegexError when Go would refuse the pattern.
+
+    `fullmatch` anchors as Alertmanager does, `^(?:pattern)$`; with dot_nl as Prometheus 3 does for
+    relabelling and PromQL, `^(?s:pattern)$` (`.` also matches a newline; relabel.NewRegexp).
+    """
     _go_only_rules(pattern)
     try:
         unanchored = re2.compile(pattern, _OPTIONS)
-        anchored = re2.compile(f"^(?:{pattern})$", _OPTIONS)
+        anchored = re2.compile(f"^(?s:{pattern})$" if dot_nl else f"^(?:{pattern})$", _OPTIONS)
     except re2.error as exc:
         raise GoRegexError(f"error parsing regexp: {_message(exc)}") from None
     except UnicodeError:

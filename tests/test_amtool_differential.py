@@ -334,3 +334,66 @@ def test_where_034_differs_from_025_we_follow_034(text: str, name: str, tmp_path
     path = tmp_path / "alertmanager.yml"
     path.write_text(yamlio.dump(one_route(text)), encoding="utf-8")
     assert not amtool_check_configs([path])[str(path)].startswith("SUCCESS")
+
+
+# --------------------------------------------------------------------------------------------
+# Random regexes: syntax accepted or refused, and what they match
+# --------------------------------------------------------------------------------------------
+
+REGEX_ATOMS = ["a", "b", "x", "é", "İ", "ı", "K", "\u212a", "ſ", ".", "\\d", "\\D", "\\w", "\\W", "\\s", "\\S", "\\b",
+               "\\B", "\\pL", "\\PL", "\\p{Greek}", "\\p{Lu}", "\\pN", "[[:alpha:]]", "[[:^space:]]", "[a-c]", "[^a]",
+               "[\\d\\s]", "\\x{e9}", "\\x41", "\\101", "\\Qa.b\\E", "^", "$", "\\A", "\\z", "\\n", "\\t", "\\v",
+               "(?i)",
+               "(?s)", "(?m)", "(?U)", "(?i-s)", "\\.", "\\\\", "-", " ", "\u00a0", "[\u00a0]", "\\x{a0}", "[[:word:]]",
+               "\\C", "\\u0041", "[\\b]", "(?-)", "\\8", "\\e", "\\Z", "(?P<n>b)", "[z-a]", "{", "}", "]", "a{2}",
+               "\\x{110000}", "(?P<é>a)", "(?=a)", "\\1"]
+REGEX_QUANTIFIERS = ["", "", "", "*", "+", "?", "*?", "+?", "{2}", "{1,3}", "{0,}", "{1001}", "++", "{,2}", "{2}{2}"]
+REGEX_VALUES = ["", "a", "b", "ab", "aa", "x", "é", "É", "İ", "ı", "i", "I", "k", "K", "\u212a", "ſ", "s", "S", "1",
+                "٣", " ", "\u00a0", "\t", "a\n", "\n", "a.b", "A", "Ω", "ω", "a b", "\\", "{", "aaa", "ä", "\u2003"]
+
+
+def random_regex(rng: random.Random, depth: int = 0) -> str:
+    parts = []
+    for _ in range(rng.randint(1, 4)):
+        if rng.random() < 0.15 and depth < 3:
+            inner = random_regex(rng, depth + 1)
+            if rng.random() < 0.3:
+                inner += "|" + random_regex(rng, depth + 1)
+            atom = rng.choice(["(", "(?:", "(?i:", "(?P<g>"]) + inner + ")"
+        else:
+            atom = rng.choice(REGEX_ATOMS)
+        parts.append(atom + rng.choice(REGEX_QUANTIFIERS))
+    return "".join(parts)
+
+
+def test_random_regexes_agree_with_amtool(tmp_path: Path) -> None:
+    """Each regex is accepted or refused as Go does (one `check-config` over a file per regex), and every
+    accepted one matches what Go matches: one config holds them all on `continue` routes, so a single
+    `routes test` per value lists every regex that matches it."""
+    from leanvibe_stack import goregex
+
+    rng = random.Random(SEED)
+    patterns = list(dict.fromkeys(random_regex(rng) for _ in range(500)))
+    paths = []
+    for i, pattern in enumerate(patterns):
+        paths.append(tmp_path / f"regex{i}.yml")
+        paths[-1].write_text(yamlio.dump(one_route(f"v=~{quoted(pattern)}")), encoding="utf-8")
+    theirs = amtool_check_configs(paths)
+    syntax = [(p, theirs[str(path)]) for p, path in zip(patterns, paths, strict=True)
+              if goregex.is_valid(p) != theirs[str(path)].startswith("SUCCESS")]
+    assert syntax == []
+    valid = [p for p in patterns if goregex.is_valid(p)]
+    assert len(valid) > 100
+    routes = [{"receiver": f"r{i}", "continue": True, "matchers": [f"v=~{quoted(p)}"]} for i, p in enumerate(valid)]
+    path = tmp_path / "all.yml"
+    path.write_text(yamlio.dump({"route": {"receiver": "none", "routes": routes},
+                                 "receivers": [{"name": "none"}] + [{"name": f"r{i}"} for i in range(len(valid))]}),
+                    encoding="utf-8")
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda v: amtool_routes_test(path, [f"v={quoted(v)}"], None)[0], REGEX_VALUES))
+    matching = []
+    for value, stdout in zip(REGEX_VALUES, answers, strict=True):
+        go = set(stdout.strip().split(",")) - {"none"}
+        ours = {f"r{i}" for i, p in enumerate(valid) if goregex.compile(p).fullmatch(value)}
+        matching += [(valid[int(r[1:])], value, r in go) for r in sorted(go ^ ours)]
+    assert matching == []  # (regex, value, whether Go matches)

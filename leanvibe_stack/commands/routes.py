@@ -2,7 +2,7 @@
 `routes test label=value...`, which answers exactly like `amtool config routes test`.
 
 Everything comes from the rendered objects (the alertmanager.yml the Alertmanager pod loads, the rule
-files and external labels of the Prometheus pod), routed with Alertmanager 0.25's semantics
+files and external labels of the Prometheus pod), routed with Alertmanager 0.34's semantics
 (`leanvibe_stack.validate.routing`).
 """
 

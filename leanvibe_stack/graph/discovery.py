@@ -106,8 +106,8 @@ def _keeps(meta: dict[str, str | None], relabels: list[Any], role: str) -> bool 
             if any(v is None for v in values):
                 return None
             joined = str(rule.get("separator", ";")).join(v or "" for v in values)
-            try:  # Prometheus anchors relabel regexes: ^(?:regex)$
-                matched = goregex.compile(str(rule.get("regex", "(.*)"))).fullmatch(joined)
+            try:  # Prometheus 3 anchors relabel regexes as ^(?s:regex)$
+                matched = goregex.compile(str(rule.get("regex", "(.*)")), dot_nl=True).fullmatch(joined)
             except goregex.GoRegexError:
                 return None
             if matched != (action == "keep"):

@@ -115,6 +115,21 @@ def parse_matchers(text: str) -> list[Matcher]:
             raise classic from None
 
 
+def classic_only(text: str) -> str | None:
+    """The entry as both parsers read it alike, when 0.34 reads it only through the classic fallback (it
+    then logs a warning; `--enable-feature=utf8-strict-mode` and a later release refuse it); else None."""
+    try:
+        classic = classic_matchers(text)
+    except MatcherError:
+        return None
+    try:
+        if utf8_matchers(text) == classic:
+            return None
+    except MatcherError:
+        pass
+    return ", ".join(str(m) for m in classic)
+
+
 # --------------------------------------------------------------------------------------------
 # The classic parser (pkg/labels/parse.go)
 # --------------------------------------------------------------------------------------------

@@ -243,7 +243,7 @@ def _stale_values(matcher: Any) -> list[str]:
         stored = go_float_label(matcher.value)
         return [matcher.value] if stored is not None and stored != matcher.value else []
     try:  # a regex (Go's, anchored): each alternative that is a plain number must also match its stored form
-        regex = goregex.compile(matcher.value)
+        regex = goregex.compile(matcher.value, dot_nl=True)
     except goregex.GoRegexError:
         return []
     stale = []
