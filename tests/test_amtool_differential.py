@@ -287,7 +287,8 @@ def one_route(entry: str) -> dict[str, Any]:
 
 def corpus() -> tuple[list[dict[str, Any]], list[list[LabelCase]]]:
     receivers = [{"name": r} for r in RECEIVERS]
-    configs, cases = [], []
+    configs: list[dict[str, Any]] = []
+    cases: list[list[LabelCase]] = []
     for pattern, values in CORPUS_REGEXES:
         configs.append(one_route(f"v=~{quoted(pattern)}"))
         cases.append([([f"v={quoted(value)}"], None) for value in values])
