@@ -398,3 +398,37 @@ def test_random_regexes_agree_with_amtool(tmp_path: Path) -> None:
         ours = {f"r{i}" for i, p in enumerate(valid) if goregex.compile(p).fullmatch(value)}
         matching += [(valid[int(r[1:])], value, r in go) for r in sorted(go ^ ours)]
     assert matching == []  # (regex, value, whether Go matches)
+
+
+NESTINGS = ["({})", "(?:{})*", "(?:a{})", "(?:{}|b)", "(?:{})", "a({})b", "(?i:{})", "(?:[ab]|{})", "({})+?",
+            "(?:x{}|xy)", "(?:{})?", "(?:a|b|{})", "ab{}cd", "\\Qq\\E{}", "[a]{}", "(?:{}\\b)", "(?P<n>{})"]
+
+
+def test_deeply_nested_regexes_agree_with_amtool(tmp_path: Path) -> None:
+    """Go refuses a parsed tree over 1000 levels high; random nestings around that height, judged alike."""
+    from leanvibe_stack import goregex
+
+    def build(wrappers: list[str], levels: int) -> str:
+        pattern = "a"
+        for wrapper in wrappers[:levels]:
+            pattern = wrapper.format(pattern)
+        return pattern
+
+    rng = random.Random(SEED)
+    patterns = []
+    for _ in range(12):
+        wrappers = [rng.choice(NESTINGS) for _ in range(2400)]
+        low, high = 1, 2400  # the fewest levels that reach height 1000 by our model, then one each side
+        while low < high:
+            middle = (low + high) // 2
+            low, high = (middle + 1, high) if goregex._height(build(wrappers, middle)) < 1000 else (low, middle)
+        patterns += [build(wrappers, levels) for levels in (low - 1, low, low + 1)]
+    paths = []
+    for i, pattern in enumerate(patterns):
+        paths.append(tmp_path / f"deep{i}.yml")
+        paths[-1].write_text(yamlio.dump(one_route(f"v=~{quoted(pattern)}")), encoding="utf-8")
+    theirs = amtool_check_configs(paths)
+    verdicts = [(goregex.is_valid(p), theirs[str(path)].startswith("SUCCESS")) for p, path in zip(patterns, paths,
+                                                                                                strict=True)]
+    assert [i for i, (ours, go) in enumerate(verdicts) if ours != go] == []
+    assert {ours for ours, _ in verdicts} == {True, False}  # both sides of the limit were tried

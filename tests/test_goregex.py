@@ -14,6 +14,8 @@ from leanvibe_stack import goregex
     "(?P<n>a)(?P<n>b)", "(?<n>a)",  # Go 1.22+ (Alertmanager 0.34 is built with Go 1.26)
     "[]a]", "a{,3}", "x{2}{,3}", "\\Q*\\E", "(?:)*", "^*",
     "(" * 998 + "a" + ")" * 998,
+    "(?:" * 998 + "a" + ")*" * 998,
+    "(?:" * 1500 + "a" + ")" * 1500,  # non-capturing groups are no level
 ])
 def test_go_accepts(pattern: str) -> None:
     assert goregex.is_valid(pattern)
@@ -32,6 +34,7 @@ def test_go_accepts(pattern: str) -> None:
     ("(a)\\1", "invalid escape sequence"),
     ("\\Z", "invalid escape sequence"),
     ("(" * 999 + "a" + ")" * 999, "expression nests too deeply"),
+    ("(?:" * 999 + "a" + ")*" * 999, "expression nests too deeply"),  # repetitions are levels too
 ])
 def test_go_refuses(pattern: str, says: str) -> None:
     with pytest.raises(goregex.GoRegexError, match="^error parsing regexp: ") as raised:
