@@ -25,8 +25,8 @@ from leanvibe_stack.commands.routes import (
     tree_lines,
 )
 from leanvibe_stack.manifest import Manifest
+from leanvibe_stack.models.matchers import Matcher
 from leanvibe_stack.validate.bundle import Bundle
-from leanvibe_stack.validate.matchers import Matcher
 from leanvibe_stack.validate.routing import alert_labels, parse_route
 from leanvibe_stack.validate.tools import without_url_files
 from tests.conftest import invoke, require_tool
@@ -257,7 +257,8 @@ def test_routes_test_takes_the_profile_after_test_too() -> None:
     ('severity=~"crit.*"', "labels must be specified as key=value pairs"),
     ("severity!=critical", "labels must be specified as key=value pairs"),
     ('severity="crit', "Failed to parse labels"),
-    ("1abc=x", "Failed to parse labels: bad matcher format"),
+    ("{team=x}", "Failed to parse labels: unexpected open or close brace"),
+    ('a="x"y', "Failed to parse labels: matcher value contains unescaped double quote"),
 ])
 def test_bad_label_syntax_exits_2(argument: str, message: str) -> None:
     result = invoke("routes", "--profile", "production", "test", "team=platform", argument)
