@@ -113,6 +113,12 @@ class Bundle:
     def of_kind(self, *kinds: str) -> list[Manifest]:
         return [m for m in self.manifests if m.kind in kinds]
 
+    def selected_pods(self, service: Manifest) -> list[Pod]:
+        """The pods a Service's selector picks in its namespace (none for a selector-less Service)."""
+        selector = as_dict(as_dict(service.obj.get("spec")).get("selector"))
+        return [pod for pod in self.pods if selector and pod.namespace == service.namespace
+                and all(pod.labels.get(k) == v for k, v in selector.items())]
+
     @cached_property
     def pods(self) -> list[Pod]:
         pods = []

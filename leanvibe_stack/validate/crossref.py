@@ -66,12 +66,6 @@ def _label_selector(owner: Manifest) -> tuple[dict[str, Any], str]:
     return as_dict(selector.get("matchLabels")), "spec.selector.matchLabels"
 
 
-def _selected_pods(bundle: Bundle, service: Manifest) -> list[Pod]:
-    selector = (service.obj.get("spec") or {}).get("selector") or {}
-    return [p for p in bundle.pods if p.namespace == service.namespace
-            and all(p.labels.get(k) == v for k, v in selector.items())]
-
-
 def _container_ports(pod: Pod) -> list[dict[str, Any]]:
     return [port for _, c in pod.containers() for port in c.get("ports") or []]
 
@@ -82,7 +76,7 @@ def _services(bundle: Bundle) -> Iterator[Finding]:
         if not spec.get("selector"):
             continue  # selector-less Services are backed by hand-made Endpoints
         ref = ObjectRef.of(service)
-        pods = _selected_pods(bundle, service)
+        pods = bundle.selected_pods(service)
         if not pods:
             yield error("service.no-pods", ref, "spec.selector",
                         f"selector {spec['selector']} matches no pod template in namespace {service.namespace}")

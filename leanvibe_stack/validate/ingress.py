@@ -64,10 +64,7 @@ def _backends(bundle: Bundle, ingress: Manifest) -> Iterator[Finding]:
 
 
 def _external_url(bundle: Bundle, ref: ObjectRef, path: str, host: str, service: Manifest) -> Iterator[Finding]:
-    selector = as_dict(as_dict(service.obj.get("spec")).get("selector"))
-    pods = [pod for pod in bundle.pods if pod.namespace == service.namespace and selector
-            and all(pod.labels.get(k) == v for k, v in selector.items())]
-    for pod in pods:
+    for pod in bundle.selected_pods(service):
         for _, container in pod.containers():
             urls = [str(arg).removeprefix(EXTERNAL_URL_FLAG) for arg in container.get("args") or []
                     if str(arg).startswith(EXTERNAL_URL_FLAG)]
