@@ -5,6 +5,7 @@ its own stage and the stages listed before it, and no import circle exists anywh
 (tests/test_architecture.py reads this list and enforces both; ARCHITECTURE.md explains each stage):
 
     __init__ errors manifest yamlio credentials   the words every stage shares
+    goregex                                       Go's regexp (RE2) for every regex Go programs read
     models                                        the typed profile: one module per component
     profiles                                      find, load and merge profiles into a Stack
     render                                        Stack -> [Manifest], one renderer per component

@@ -19,7 +19,6 @@ from leanvibe_stack.profiles import (
     load_profile,
     renderable_profiles,
 )
-from leanvibe_stack.render import render_stack
 
 if TYPE_CHECKING:
     from leanvibe_stack.models.identity import Identity
@@ -55,6 +54,8 @@ def render_profile(spec: str, profiles_dir: Path | None = None, *, validate: boo
 
     Raises ValidationFailed when validation finds errors, so nothing invalid is ever written.
     """
+    from leanvibe_stack.render import render_stack  # the models, imported only by what renders (not validate PATH)
+
     loaded = load_profile(spec, profiles_dir, overrides)
     manifests = render_stack(loaded.stack)
     report = None
@@ -133,11 +134,14 @@ def default_kube_version() -> str:
 
 
 def validate_profile(spec: str, profiles_dir: Path | None, *, kube_version: str | None, run_tools: bool,
-                     require_tools: bool, tests: list[Path], overrides: list[str] | None = None) -> Report:
+                     require_tools: bool, tests: list[Path], overrides: list[str] | None = None,
+                     **choices: Any) -> Report:
+    """Render a profile and validate it; `choices` are validate()'s `selection` and `cluster`."""
+    from leanvibe_stack.render import render_stack
 
     loaded = load_profile(spec, profiles_dir, overrides)
     return _check(loaded, render_stack(loaded.stack), profiles_dir, kube_version=kube_version, run_tools=run_tools,
-                  require_tools=require_tools, rule_tests=tests)
+                  require_tools=require_tools, rule_tests=tests, **choices)
 
 
 def _check(loaded: LoadedProfile, manifests: list[Manifest], profiles_dir: Path | None, *, kube_version: str | None,
@@ -151,12 +155,13 @@ def _check(loaded: LoadedProfile, manifests: list[Manifest], profiles_dir: Path 
 
 
 def validate_paths(paths: list[str], *, kube_version: str | None, run_tools: bool, require_tools: bool,
-                   tests: list[Path]) -> Report:
+                   tests: list[Path], **choices: Any) -> Report:
+    """Validate manifests from files; `choices` are validate()'s `selection` and `cluster`."""
     from leanvibe_stack.validate import validate as run_checks
     from leanvibe_stack.validate.inputs import load_manifests
 
     return run_checks(load_manifests(paths), kube_version=kube_version or default_kube_version(),
-                      run_tools=run_tools, require_tools=require_tools, rule_tests=tests)
+                      run_tools=run_tools, require_tools=require_tools, rule_tests=tests, **choices)
 
 
 def profile_context(loaded: LoadedProfile, profiles_dir: Path | None) -> dict[str, Any]:

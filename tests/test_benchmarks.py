@@ -78,7 +78,8 @@ def test_synthetic_profile_is_valid_and_complete(tmp_path: Path) -> None:
     assert len(rules) == len(set(rules)) == len(parent.prometheus.alert_rules()) + SIZE
     assert {alert_rule(i)[0] for i in range(SIZE)} <= set(rules)
     probes = probe_job_names(parent.blackbox_exporter)
-    assert len(jobs) == len(set(jobs)) == len(parent.prometheus.scrape_jobs) + len(probes) + SIZE // 10
+    sidecar = 1 if parent.thanos is not None else 0  # the thanos-sidecar job production's Thanos adds
+    assert len(jobs) == len(set(jobs)) == len(parent.prometheus.scrape_jobs) + len(probes) + sidecar + SIZE // 10
     assert {scrape_job(i)[0] for i in range(SIZE // 10)} <= set(jobs)
     assert len(dashboards) == len(parent.grafana.dashboards) + SIZE // 50
     assert len({d["uid"] for d in dashboards}) == len({d["title"] for d in dashboards}) == len(dashboards)

@@ -162,7 +162,7 @@ def test_probed_targets_are_not_read_as_scrape_addresses_but_the_exporter_is(pro
     unresolved = [f for f in validate(manifests, kube_version="1.36").findings if f.check == "url.unresolved"]
     assert [f.message for f in unresolved] == [
         "blackbox.leanvibe-monitoring.svc names Service 'blackbox' in namespace 'leanvibe-monitoring', "
-        "which is not rendered"]
+        "which is not rendered (if it exists in the cluster, list it in a --external file)"]
 
 
 @pytest.mark.parametrize("job, expected", [

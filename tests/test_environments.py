@@ -32,7 +32,8 @@ def test_a_profile_that_only_extends_production_renders_its_selectors(
     monkeypatch.chdir(tmp_path)
     (tmp_path / "us-east-1-main.yaml").write_text("extends: production\n")
     renamed = render_file(tmp_path / "us-east-1-main.yaml")
-    assert len(selectors(production)) == 10 + 13  # workloads, Services (tracing: 2 workloads, 3 Services)
+    # workloads, Services (tracing: 2 workloads, 3 Services; Thanos: 3 workloads, 3 Services)
+    assert len(selectors(production)) == 13 + 16
     assert selectors(renamed) == selectors(production)
     assert [m.obj for m in renamed] == [m.obj for m in production]  # and every other byte
 
@@ -164,9 +165,12 @@ def _secret_refs(value: Any) -> set[tuple[str, str]]:
     from pydantic import BaseModel
 
     from leanvibe_stack.models.base import SecretRef
+    from leanvibe_stack.models.ingress import UiIngress
 
     if isinstance(value, SecretRef):
         return {(value.secret, value.key)}
+    if isinstance(value, UiIngress):  # a certificate Secret: the two keys of kubernetes.io/tls
+        return {(value.tls_secret, "tls.crt"), (value.tls_secret, "tls.key")}
     if isinstance(value, BaseModel):
         return set().union(*(_secret_refs(getattr(value, name)) for name in type(value).model_fields))
     if isinstance(value, dict):

@@ -199,7 +199,8 @@ def test_the_production_diagram(production: list[Manifest]) -> None:
         ("prometheus", ALERTS, "alertmanager"),
         ("loki", ALERTS, "alertmanager"),
         ("fluent_bit", PUSHES, "loki"),
-        ("grafana", QUERIES, "prometheus"),
+        ("grafana", QUERIES, "thanos_query"),  # Thanos on: Query deduplicates the replicas
+        ("thanos_query", QUERIES, "prometheus"),  # the sidecars' StoreAPI
         ("grafana", QUERIES, "loki"),
         ("grafana", QUERIES, "alertmanager"),
         ("alertmanager", NOTIFIES, "receiver_pagerduty_critical"),

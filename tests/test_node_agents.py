@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from leanvibe_stack.manifest import Manifest
-from leanvibe_stack.models.workload import Toleration
+from leanvibe_stack.models.pods import Toleration
 from leanvibe_stack.profiles import load_profile
 from leanvibe_stack.render import render_stack
 from tests.conftest import PROFILES, find

@@ -78,8 +78,10 @@ def test_the_sidecar_is_small_and_restricted(production: list[Manifest]) -> None
 def test_lifecycle_is_on_only_with_the_sidecar_and_9090_admits_only_its_clients(production: list[Manifest]) -> None:
     assert "--web.enable-lifecycle" in containers(production, "StatefulSet", "prometheus")["prometheus"]["args"]
     policy = find(production, "NetworkPolicy", "prometheus")["spec"]
-    (rule,) = policy["ingress"]
-    assert rule["ports"] == [{"protocol": "TCP", "port": 9090}]
+    # The other rules admit Thanos Query to the sidecars' gRPC port and Prometheus to their metrics (test_thanos).
+    (rule,) = [r for r in policy["ingress"] if r["ports"] == [{"protocol": "TCP", "port": 9090}]]
+    assert [r["ports"] for r in policy["ingress"]] == [[{"protocol": "TCP", "port": port}] for port in (9090, 10901,
+                                                                                                       10902)]
     peers = [p.get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/name")
              or p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for p in rule["from"]]
     assert peers == ["prometheus", "grafana", "ingress-nginx"]
@@ -88,7 +90,9 @@ def test_lifecycle_is_on_only_with_the_sidecar_and_9090_admits_only_its_clients(
 def test_without_the_reloader_config_changes_roll_the_pods_and_lifecycle_stays_off(tmp_path: Path) -> None:
     manifests = render_child(tmp_path, "config_reloader: null\n")
     for name in ("prometheus", "alertmanager"):
-        assert list(containers(manifests, "StatefulSet", name)) == [name]
+        # Production's Prometheus pods also run the Thanos sidecar (no config of its own to reload).
+        assert list(containers(manifests, "StatefulSet", name)) == [name, "thanos-sidecar"][:2 if name == "prometheus"
+                                                                                           else 1]
         annotations = find(manifests, "StatefulSet", name)["spec"]["template"]["metadata"]["annotations"]
         assert len(annotations["checksum/config"]) == 64
     assert "--web.enable-lifecycle" not in containers(manifests, "StatefulSet", "prometheus")["prometheus"]["args"]
@@ -155,7 +159,8 @@ def test_grafana_queries_stick_to_one_replica(rendered: dict[str, list[Manifest]
         service = find(manifests, "Service", "prometheus")["spec"]
         datasources = yaml.safe_load(find(manifests, "ConfigMap", "grafana-datasources")["data"]["datasources.yaml"])
         (prometheus,) = [d for d in datasources["datasources"] if d["type"] == "prometheus"]
-        assert prometheus["url"].startswith("http://prometheus.")  # that Service
+        # That Service, unless Thanos Query deduplicates the replicas (production: test_thanos).
+        assert prometheus["url"].startswith("http://thanos-query." if profile == "production" else "http://prometheus.")
         replicas = find(manifests, "StatefulSet", "prometheus")["spec"]["replicas"]
         if replicas > 1:
             assert service["sessionAffinity"] == "ClientIP", profile

@@ -25,8 +25,8 @@ from leanvibe_stack.commands.routes import (
     tree_lines,
 )
 from leanvibe_stack.manifest import Manifest
+from leanvibe_stack.models.matchers import Matcher
 from leanvibe_stack.validate.bundle import Bundle
-from leanvibe_stack.validate.matchers import Matcher
 from leanvibe_stack.validate.routing import alert_labels, parse_route
 from leanvibe_stack.validate.tools import without_url_files
 from tests.conftest import invoke, require_tool
@@ -69,8 +69,8 @@ def seed_alerts(manifests: list[Manifest]) -> list[tuple[str, dict[str, str]]]:
 def test_routes_test_agrees_with_amtool_for_every_seed_alert(production: list[Manifest], tmp_path: Path) -> None:
     config = amtool_config(production, tmp_path)
     alerts = seed_alerts(production)
-    # the guide's 18, 7 synthetic-monitoring, 3 tracing, 4 security (Loki) and 29 self-monitoring alerts
-    assert len(alerts) == 61
+    # the guide's 18, 7 synthetic-monitoring, 3 tracing, 4 security (Loki), 29 self-monitoring and 6 Thanos alerts
+    assert len(alerts) == 67
     for name, labels in alerts:
         ours = invoke("routes", "--profile", "production", "test", *label_args(labels))
         assert ours.exit_code == 0, ours.output
@@ -189,7 +189,7 @@ def test_routes_prints_the_tree_then_every_alert_with_its_receivers(production: 
     assert lines[10].startswith('    ├── {category="synthetic"}  receiver: platform-team')
     assert lines[11] == ("    └── {alertname=\"Watchdog\"}  receiver: heartbeat  group_wait: 0s  group_interval: 5m  "
                          "repeat_interval: 5m")
-    header = lines.index("Alert rules (61) and the receivers they reach:")
+    header = lines.index("Alert rules (67) and the receivers they reach:")
     assert lines[header + 1].split() == ["ALERT", "SEVERITY", "RECEIVERS"]
     rows = {line.split()[0]: line for line in lines[header + 2:]}
     tree = routing_of(production).tree
@@ -257,7 +257,8 @@ def test_routes_test_takes_the_profile_after_test_too() -> None:
     ('severity=~"crit.*"', "labels must be specified as key=value pairs"),
     ("severity!=critical", "labels must be specified as key=value pairs"),
     ('severity="crit', "Failed to parse labels"),
-    ("1abc=x", "Failed to parse labels: bad matcher format"),
+    ("{team=x}", "Failed to parse labels: unexpected open or close brace"),
+    ('a="x"y', "Failed to parse labels: matcher value contains unescaped double quote"),
 ])
 def test_bad_label_syntax_exits_2(argument: str, message: str) -> None:
     result = invoke("routes", "--profile", "production", "test", "team=platform", argument)

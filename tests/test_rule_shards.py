@@ -79,7 +79,7 @@ def test_one_projected_volume_mounts_every_shard_into_the_rules_directory(many: 
     pod = find(many, "StatefulSet", "prometheus")["spec"]["template"]["spec"]
     (volume,) = [v for v in pod["volumes"] if v["name"] == "rules"]
     assert volume["projected"]["sources"] == [{"configMap": {"name": m.name}} for m in _shards(many)]
-    prometheus, reloader = pod["containers"]
+    prometheus, reloader, _ = pod["containers"]  # the third: production's Thanos sidecar
     assert {"name": "rules", "mountPath": RULES_DIR, "readOnly": True} in prometheus["volumeMounts"]
     # The sidecar watches the same directory, so a change in any shard reloads Prometheus.
     assert {"name": "rules", "mountPath": RULES_DIR, "readOnly": True} in reloader["volumeMounts"]

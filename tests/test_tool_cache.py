@@ -85,7 +85,7 @@ def test_an_unchanged_rerun_runs_no_tool(fakes: Fakes, production: list[Manifest
 def test_a_changed_rule_file_runs_again_what_reads_it(fakes: Fakes, production: list[Manifest]) -> None:
     _check(production)
     fakes.runs()
-    changed = _with_rule_text(production, "leanvibe.node.rules.yml", "for: ", "for:  ")  # one byte more
+    changed = _with_rule_text(production, "leanvibe.node.rules.yml", "for: 30m", "for: 31m")
     runs = {run.name: run.cached for run in _check(changed)}
     ran = fakes.runs()
     assert runs == {"promtool-rules": False, "promtool-tests": False, "amtool": True, "blackbox-exporter": True}

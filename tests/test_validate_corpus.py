@@ -54,7 +54,7 @@ from typer.testing import CliRunner
 from leanvibe_stack import output, yamlio
 from leanvibe_stack.cli import app
 from leanvibe_stack.manifest import Manifest
-from leanvibe_stack.validate import rbac, routing, tracing
+from leanvibe_stack.validate import ingress, rbac, routing, thanos, tracing
 from tests.conftest import REPO, require_tool
 
 CORPUS = REPO / "tests" / "corpus"
@@ -67,7 +67,7 @@ RUNNER = CliRunner()
 
 # Every check id the corpus must exercise at least once: the documentation of its coverage.
 SCHEMA_CHECKS = ("schema.invalid", "schema.unknown-kind", "schema.version-fallback", "schema.unsupported-version",
-                 "quantity.malformed")
+                 "quantity.malformed", "object.duplicate")
 CROSSREF_CHECKS = ("selector.mismatch", "service.no-pods", "service.target-port", "probe.port", "ref.configmap",
                    "ref.secret", "ref.pvc", "ref.serviceaccount", "ref.configmap-key", "mount.config-file",
                    "mount.rule-files", "mount.templates", "url.unresolved", "binding.role", "binding.subject")
@@ -80,7 +80,8 @@ TOOL_CHECKS = ("tool.amtool", "tool.promtool-rules", "tool.promtool-tests", "too
 SIZE_CHECKS = ("configmap.too-large", "object.too-large-for-client-apply")
 TRACING_CHECKS = tracing.CHECKS
 COVERED = (*SCHEMA_CHECKS, *CROSSREF_CHECKS, *routing.CHECKS, *TEMPLATE_CHECKS, *PROMQL_CHECKS, *SECURITY_CHECKS,
-           *TOOL_CHECKS, *SIZE_CHECKS, *TRACING_CHECKS, *CORRELATION_CHECKS, *rbac.CHECKS)
+           *TOOL_CHECKS, *SIZE_CHECKS, *TRACING_CHECKS, *CORRELATION_CHECKS, *rbac.CHECKS,
+           *ingress.CHECKS, *thanos.CHECKS)
 # Where one kind of mistake has several real-world forms, each form is a case of its own.
 AT_LEAST = {"url.unresolved": 4, "security.pss": 5, "security.credential": 2, "rbac.dangerous": 3}
 
@@ -96,6 +97,8 @@ INVALID_INPUTS = {
     "list-document.yaml": False,
     "not-utf8.yaml": False,
     "no-manifests": False,
+    # An un-rendered Helm template: `{{ x }}` is a mapping as a key, which kubectl refuses (never a crash).
+    "unrendered-template.yaml": True,
 }
 
 CASE_KEYS = {"expect", "severity", "tools", "message", "kube_version", "rule_tests", "edits"}

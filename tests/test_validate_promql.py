@@ -80,9 +80,9 @@ def test_every_expression_of_production_is_visited(production: list[Manifest]) -
     assert f"{OVERVIEW}:panels[8].targets[1].expr" in paths
     assert f"{OVERVIEW}:annotations.list[0].expr" in paths
     assert f"{OVERVIEW}:templating.list[0].query.query" in paths
-    # 18 + 7 + 3 + 29 (self-monitoring) alerts; overview: 13 + 3 targets, 1 annotation, 1 variable query;
-    # business: 9 targets
-    assert len(sites) == 18 + 7 + 3 + 29 + 13 + 3 + 1 + 1 + 9
+    # 18 + 7 + 3 + 29 (self-monitoring) + 6 (Thanos) alerts; overview: 13 + 3 targets, 1 annotation, 1 variable
+    # query; business: 9 targets
+    assert len(sites) == 18 + 7 + 3 + 29 + 6 + 13 + 3 + 1 + 1 + 9
 
 
 # ---- parse errors -------------------------------------------------------------------------------------

@@ -97,7 +97,8 @@ def test_any_object_too_big_for_client_side_apply_is_reported() -> None:
 
 def test_the_production_render_is_far_from_both_limits(production: list[Manifest]) -> None:
     assert _checks(*production) == []
-    assert max(applied_size(m.obj) for m in production) < ANNOTATIONS_LIMIT // 8
+    # The largest, prometheus-rules (35 KB with production's Thanos rules), would be sharded long before the limit.
+    assert max(applied_size(m.obj) for m in production) < ANNOTATIONS_LIMIT // 6
 
 
 # --- the size kubectl itself writes --------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 `routes test label=value...`, which answers exactly like `amtool config routes test`.
 
 Everything comes from the rendered objects (the alertmanager.yml the Alertmanager pod loads, the rule
-files and external labels of the Prometheus pod), routed with Alertmanager 0.25's semantics
+files and external labels of the Prometheus pod), routed with Alertmanager 0.34's semantics
 (`leanvibe_stack.validate.routing`).
 """
 
@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from leanvibe_stack.manifest import Manifest
+    from leanvibe_stack.models.matchers import Matcher
     from leanvibe_stack.validate.bundle import Bundle
-    from leanvibe_stack.validate.matchers import Matcher
     from leanvibe_stack.validate.routing import RouteNode
 
 # Alertmanager's defaults for what the root route does not set (config.DefaultRouteOpts).
@@ -57,8 +57,8 @@ class RoutingError(Exception):
 
 def routing_of(manifests: list[Manifest] | Bundle) -> Routing:
     """The routing tree of the rendered Alertmanager config and the routes of every alert rule."""
+    from leanvibe_stack.models.matchers import MatcherError
     from leanvibe_stack.validate.bundle import Bundle, as_dict
-    from leanvibe_stack.validate.matchers import MatcherError
     from leanvibe_stack.validate.routing import alert_labels, parse_route, route_alert
 
     bundle = manifests if isinstance(manifests, Bundle) else Bundle(manifests)
@@ -197,7 +197,7 @@ class LabelError(ValueError):
 def parse_labels(arguments: list[str]) -> dict[str, str]:
     """Labels as amtool reads them: each argument one matcher (`name=value`, value optionally quoted) that
     must be an equality; a repeated name keeps the last value."""
-    from leanvibe_stack.validate.matchers import MatcherError, parse_matcher
+    from leanvibe_stack.models.matchers import MatcherError, parse_matcher
 
     labels: dict[str, str] = {}
     for argument in arguments:
@@ -290,7 +290,7 @@ def test(
                     overrides or parent.get("overrides"))
     slug = ",".join(amtool_receivers(routing.tree, parsed))
     typer.echo(slug)
-    if verify_receivers is not None and verify_receivers != slug:
+    if verify_receivers and verify_receivers != slug:  # amtool ignores an empty --verify.receivers
         typer.echo(MISMATCH)
         raise typer.Exit(1)
 

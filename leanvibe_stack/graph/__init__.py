@@ -15,6 +15,9 @@ mounted datasource files, and every address is resolved the way cluster DNS woul
   Fluent Bit's Loki outputs give `pushes logs`; the exporters of the OpenTelemetry Collector (and of
   Jaeger, which has the collector's config) give `pushes traces`; Grafana datasources give `queries`; Alertmanager's
   `receivers` give `notifies` edges to one node per receiver, labelled with its integrations.
+* Thanos Query's endpoint config file gives `queries` edges (StoreAPI) to the sidecars' Prometheus workloads
+  and the store gateways its SRV names resolve to, or to the remote endpoints; the sidecars, store gateways
+  and compactors give `stores blocks` edges to a node of the bucket their workload names.
 
 `build` (`build.py`) returns a `Graph` (`model.py`), resolving addresses through `discovery.py`;
 `to_mermaid` and `to_dot` (`formats.py`) print it.  Order is deterministic: nodes in the
@@ -26,11 +29,13 @@ from leanvibe_stack.graph.build import build
 from leanvibe_stack.graph.formats import to_dot, to_mermaid
 from leanvibe_stack.graph.model import (
     ALERTS,
+    BLOCKS,
     NOTIFIES,
     PROBES,
     PUSHES,
     QUERIES,
     SCRAPES,
+    SERVES,
     TRACES,
     VERBS,
     Edge,
@@ -38,5 +43,5 @@ from leanvibe_stack.graph.model import (
     Node,
 )
 
-__all__ = ["ALERTS", "NOTIFIES", "PROBES", "PUSHES", "QUERIES", "SCRAPES", "TRACES", "VERBS", "Edge", "Graph", "Node",
-           "build", "to_dot", "to_mermaid"]
+__all__ = ["ALERTS", "BLOCKS", "NOTIFIES", "PROBES", "PUSHES", "QUERIES", "SCRAPES", "SERVES", "TRACES", "VERBS",
+           "Edge", "Graph", "Node", "build", "to_dot", "to_mermaid"]

@@ -17,11 +17,13 @@ from leanvibe_stack.graph.discovery import (
 )
 from leanvibe_stack.graph.model import (
     ALERTS,
+    BLOCKS,
     NOTIFIES,
     PROBES,
     PUSHES,
     QUERIES,
     SCRAPES,
+    SERVES,
     TRACES,
     Edge,
     Graph,
@@ -29,6 +31,7 @@ from leanvibe_stack.graph.model import (
     NodeKey,
 )
 from leanvibe_stack.manifest import Manifest
+from leanvibe_stack.validate import thanos
 from leanvibe_stack.validate.bundle import (
     COLLECTOR_PROGRAMS,
     GRAFANA_DATASOURCES,
@@ -105,8 +108,10 @@ def build(manifests: list[Manifest] | Bundle) -> Graph:
         for config in configs[program]:
             _collector(builder, config)
     _grafana(builder)
+    _thanos(builder)
     for config in configs["alertmanager"]:
         _alertmanager(builder, config)
+    _ingresses(builder)
     return builder.graph()
 
 
@@ -247,6 +252,38 @@ def _grafana(builder: _Builder) -> None:
                     if host:
                         detail = str(datasource.get("name") or datasource.get("type") or "")
                         builder.to_endpoint(builder.workload(pod.owner), QUERIES, detail, host, pod.namespace, url)
+
+
+def _ingresses(builder: _Builder) -> None:
+    """Each Ingress host (what users open) to the workloads behind the Services its paths send to."""
+    for ingress in builder.bundle.of_kind("Ingress"):
+        for rule in dicts(as_dict(ingress.obj.get("spec")).get("rules")):
+            host = str(rule.get("host") or "*")
+            source = builder.node(("ingress", host, ingress.namespace), f"https://{host}", "external")
+            for path in dicts(as_dict(rule.get("http")).get("paths")):
+                name = as_dict(as_dict(path.get("backend")).get("service")).get("name")
+                service = builder.bundle.get("Service", ingress.namespace, str(name)) if name else None
+                if service is None:
+                    continue  # validate reports it (ingress.backend)
+                via = f"Service {service.namespace}/{service.name}"
+                for owner in service_workloads(builder.bundle, service):
+                    builder.edge(source, builder.workload(owner), SERVES, str(path.get("path", "/")), via)
+
+
+def _thanos(builder: _Builder) -> None:
+    """Query reads every StoreAPI its endpoint file lists; sidecars, store gateways and compactors use the bucket."""
+    verbs = {"sidecar": "uploads", "store": "reads", "compact": "compacts"}
+    for t in thanos.containers(builder.bundle):
+        source = builder.workload(t.pod.owner)
+        if t.command == "query":
+            for address, _ in thanos.endpoint_addresses(builder.bundle, t):
+                host = address.split("+", 1)[1] if address.startswith(("dns+", "dnssrv+")) else address
+                host = host if address.startswith("dnssrv+") else host.rpartition(":")[0]
+                builder.to_endpoint(source, QUERIES, "StoreAPI", srv_host(host), t.pod.namespace, address)
+        elif t.command in verbs:
+            bucket = thanos.bucket_of(t) or "object store"
+            target = builder.node(("bucket", bucket), f"bucket {bucket}", "external")
+            builder.edge(source, target, BLOCKS, verbs[t.command])
 
 
 def _alertmanager(builder: _Builder, config: ConfigFile) -> None:

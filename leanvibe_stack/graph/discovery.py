@@ -96,7 +96,7 @@ def _namespaces(sd: Mapping[str, Any], own_namespace: str) -> set[str] | None:
 
 def _keeps(meta: dict[str, str | None], relabels: list[Any], role: str) -> bool | None:
     """Whether the target survives the job's relabeling; None when a rule reads a runtime-only label."""
-    from leanvibe_stack.validate.matchers import go_regex
+    from leanvibe_stack import goregex
 
     labels = dict(meta)
     for rule in dicts(relabels):
@@ -106,9 +106,9 @@ def _keeps(meta: dict[str, str | None], relabels: list[Any], role: str) -> bool 
             if any(v is None for v in values):
                 return None
             joined = str(rule.get("separator", ";")).join(v or "" for v in values)
-            try:
-                matched = re.match(go_regex(str(rule.get("regex", "(.*)"))), joined) is not None
-            except re.error:
+            try:  # Prometheus 3 anchors relabel regexes as ^(?s:regex)$
+                matched = goregex.compile(str(rule.get("regex", "(.*)")), dot_nl=True).fullmatch(joined)
+            except goregex.GoRegexError:
                 return None
             if matched != (action == "keep"):
                 return False

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 SCRAPES, ALERTS, PUSHES, QUERIES, NOTIFIES = "scrapes", "alerts", "pushes logs", "queries", "notifies"
 PROBES = "probes"
 TRACES = "pushes traces"
-VERBS = (SCRAPES, PROBES, ALERTS, PUSHES, TRACES, QUERIES, NOTIFIES)
+BLOCKS = "stores blocks"
+SERVES = "serves"  # an Ingress host, to the workloads behind its Service
+VERBS = (SCRAPES, PROBES, ALERTS, PUSHES, TRACES, QUERIES, BLOCKS, NOTIFIES, SERVES)
 NodeKey = tuple[str, ...]  # ("workload", kind, namespace, name) | ("job", owner, job) | ("receiver", name) | ...
 
 

@@ -7,45 +7,39 @@ alertmanager.yml holds no secret and no `${...}` placeholder.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from pydantic import Field, field_validator, model_validator
 
 from leanvibe_stack.models.base import Duration, HttpUrl, LabelName, SecretRef, StrictModel, at
+from leanvibe_stack.models.ingress import GuardedUiIngress
+from leanvibe_stack.models.matchers import MatcherError, parse_matchers
 from leanvibe_stack.models.workload import MAX_REPLICAS, HttpProbe, NonRootWorkload, Storage, grace_period
-
-# A matcher both of Alertmanager 0.34's parsers read alike (docs/configuration.md, "Label matchers"): the
-# UTF-8 parser it tries first, and the classic one it falls back to with a warning (and that a future release,
-# or --enable-feature=utf8-strict-mode, drops).  So: a classic label name; a value either double-quoted, with
-# only the escapes both read the same (\\ \" \n), or unquoted, non-empty and free of the UTF-8 parser's
-# reserved characters (whitespace and { } ! = ~ , \ " ' `).
-_MATCHER = re.compile(r'^\s*[a-zA-Z_][a-zA-Z0-9_]*\s*(=|!=|=~|!~)\s*("(?:[^"\\]|\\[\\"n])*"|[^\s{}!=~,\\"\'`]+)\s*$')
-_LOOSE = re.compile(r'^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|=|!=|!~)\s*(.*?)\s*$', re.DOTALL)
 
 
 def _check_matchers(matchers: list[str]) -> list[str]:
+    """Each entry as Alertmanager 0.34 parses it (models/matchers.py: UTF-8 parser, classic fallback)."""
     for matcher in matchers:
-        if not _MATCHER.match(matcher):
-            raise ValueError(_matcher_problem(matcher))
+        try:
+            parse_matchers(matcher)
+        except MatcherError as exc:
+            raise ValueError(f"{matcher!r} is not a matcher Alertmanager 0.34 reads: {exc} "
+                             "(write e.g. severity=\"critical\")") from None
     return matchers
 
 
-def _matcher_problem(matcher: str) -> str:
-    loose = _LOOSE.match(matcher)
-    name, op, value = loose.groups() if loose else ("", "", "")
-    quoted = len(value) > 1 and value[0] == value[-1] == '"'
-    if loose is None or value[:1] in ("=", "~", "!") or ('"' in value and not quoted):
-        return f"{matcher!r} is not a matcher such as 'severity=\"critical\"'"
-    if quoted:
-        return (f"{matcher!r}: in a quoted value write a backslash as \\\\ (e.g. \"\\\\d+\"); Alertmanager 0.34's "
-                "UTF-8 parser reads other escapes as Go does, its classic parser literally")
-    return (f"{matcher!r}: Alertmanager 0.34 parses this only with its deprecated classic parser (empty or "
-            f"unquoted values with spaces or any of {{}}!=~,\\\"'`); quote the value: {name}{op}{_quoted(value)}")
-
-
-def _quoted(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+def _check_group_by(labels: list[str]) -> list[str]:
+    """Route.UnmarshalYAML: `...` alone or label names (0.34: any non-empty UTF-8), none twice."""
+    if "..." in labels and len(labels) > 1:
+        raise ValueError("cannot have wildcard group_by (`...`) and other labels at the same time")
+    seen: set[str] = set()
+    for label in labels:
+        if not label:
+            raise ValueError(f"invalid label name {label!r} in group_by list")
+        if label in seen:
+            raise ValueError(f"duplicated label {label!r} in group_by")
+        seen.add(label)
+    return labels
 
 
 class SlackConfig(StrictModel):
@@ -122,6 +116,11 @@ class Route(StrictModel):
     def _valid_matchers(cls, matchers: list[str] | None) -> list[str] | None:
         return _check_matchers(matchers) if matchers is not None else None
 
+    @field_validator("group_by")
+    @classmethod
+    def _valid_group_by(cls, labels: list[str] | None) -> list[str] | None:
+        return _check_group_by(labels) if labels is not None else None
+
     def walk_paths(self, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Route]]:
         """(profile path, route) for this route and all its descendants, depth first."""
         yield path, self
@@ -177,6 +176,8 @@ class Alertmanager(NonRootWorkload):
     route: Route = Field(description="Root of the routing tree; it must name a receiver.")
     inhibit_rules: dict[str, InhibitRule] = Field(default_factory=dict, description="Inhibit rules by name.")
     receivers: dict[str, Receiver] = Field(description="Receivers by name.", min_length=1)
+    ingress: GuardedUiIngress | None = Field(
+        None, description="An Ingress for the UI at its external URL; unset: none (port-forward, or your own).")
     templates: dict[str, str] = Field(
         default_factory=dict, description="Notification templates by name, mounted as `<name>.tmpl`."
     )
@@ -185,6 +186,12 @@ class Alertmanager(NonRootWorkload):
     def _receivers_exist(self) -> Alertmanager:
         if not self.route.receiver:
             raise ValueError(at(("route",), "the root route needs a default `receiver`"))
+        if self.route.continue_:
+            raise ValueError(at(("route", "continue"), "cannot have continue in root route: the root matches "
+                                                      "every alert and has no siblings (Alertmanager refuses it)"))
+        if self.route.matchers:
+            raise ValueError(at(("route", "matchers"), "root route must not have any matchers: it is the "
+                                                      "fallback for every alert; put them on a child route"))
         for path, route in self.route.walk_paths(("route",)):
             if route.receiver and route.receiver not in self.receivers:
                 known = ", ".join(self.receivers)

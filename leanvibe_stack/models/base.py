@@ -32,6 +32,14 @@ def _check_duration(value: str) -> str:
     return value
 
 
+_UNIT_SECONDS = {"y": 365 * 86400, "w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1, "ms": 0.001}
+
+
+def duration_seconds(value: str) -> float:
+    """Seconds in a duration that `Duration` accepted ("0d" is 0: Thanos' "forever")."""
+    return sum(int(number) * _UNIT_SECONDS[unit] for number, unit in re.findall(r"(\d+)(ms|[ywdhms])", value))
+
+
 def _check_quantity(value: str) -> str:
     if not _QUANTITY.fullmatch(value):
         raise ValueError(f"{value!r} is not a Kubernetes quantity such as '500m', '4Gi' or '2'")

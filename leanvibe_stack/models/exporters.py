@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from leanvibe_stack.models.workload import NonRootWorkload, Toleration, tolerate_everything
+from leanvibe_stack.models.pods import Toleration, tolerate_everything
+from leanvibe_stack.models.workload import NonRootWorkload
 
 
 class NodeExporter(NonRootWorkload):

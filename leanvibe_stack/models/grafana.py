@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from leanvibe_stack.models.base import DnsLabel, LabelName, SecretRef, StrictModel, at
+from leanvibe_stack.models.ingress import UiIngress
 from leanvibe_stack.models.workload import HttpProbe, NonRootWorkload
 
 Uid = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9_-]{1,40}$")]
@@ -146,6 +147,8 @@ class Grafana(NonRootWorkload):
     readiness_probe: HttpProbe = Field(description="Readiness probe.")
     datasources: dict[DnsLabel, Datasource] = Field(description="Datasources keyed by display name.")
     dashboards: dict[DnsLabel, Dashboard] = Field(description="Dashboards keyed by ConfigMap-safe name.")
+    ingress: UiIngress | None = Field(
+        None, description="An Ingress for the UI at its external URL; unset: none (port-forward, or your own).")
 
     @model_validator(mode="after")
     def _links_name_provisioned_datasources(self) -> Grafana:

@@ -12,6 +12,8 @@ merged profile before it is validated (so `profiles show` prints them as default
 | `loki.config.storage_config.aws.bucketnames`       | `leanvibe-loki-storage-{environment}`   |
 | `loki.config.storage_config.aws.region`            | `global.region`                         |
 | `fluent_bit.tenant_id`                             | `leanvibe-{environment}`                |
+| `thanos.object_store.provider.config.bucket` (S3, GCS) | `leanvibe-thanos-{environment}`     |
+| `thanos.object_store.provider.config.endpoint` (S3) | `s3.{region}.amazonaws.com`            |
 
 A profile that changes `global.environment` inherits none of these from its parent (`forget`): the
 parent wrote them for its own environment, so they are derived again unless the profile sets them
@@ -41,6 +43,8 @@ IDENTITY_KEYS: tuple[tuple[str, ...], ...] = (
     ("loki", "config", "storage_config", "aws", "bucketnames"),
     ("loki", "config", "storage_config", "aws", "region"),
     ("fluent_bit", "tenant_id"),
+    ("thanos", "object_store", "provider", "config", "bucket"),
+    ("thanos", "object_store", "provider", "config", "endpoint"),
 )
 
 
@@ -67,7 +71,18 @@ def with_identity_defaults(data: Any) -> Any:
     _default(derived, s3, "bucketnames", f"{PREFIX}-loki-storage-{environment}")
     _default(derived, s3, "region", region)
     _default(derived, ("fluent_bit",), "tenant_id", f"{PREFIX}-{environment}")
+    _thanos_bucket(derived, environment, region)
     return derived
+
+
+def _thanos_bucket(data: dict[str, Any], environment: str, region: Any) -> None:
+    provider = _at(data, ("thanos", "object_store", "provider"))
+    if provider is None or provider.get("type") not in ("S3", "GCS"):
+        return  # Azure names a container in a storage account: written by the profile
+    provider.setdefault("config", {})
+    _default(data, ("thanos", "object_store", "provider", "config"), "bucket", f"{PREFIX}-thanos-{environment}")
+    if provider.get("type") == "S3" and isinstance(region, str):
+        _default(data, ("thanos", "object_store", "provider", "config"), "endpoint", f"s3.{region}.amazonaws.com")
 
 
 def _at(data: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any] | None:
@@ -112,7 +127,7 @@ class Identity:
     """The values that name one environment, as its render uses them (the leak check looks for them)."""
 
     environment: str
-    names: frozenset[str]  # cluster, application namespace, UI domain, Loki bucket(s) and tenant
+    names: frozenset[str]  # cluster, application namespace, UI domain, Loki and Thanos buckets, tenant
     shared: frozenset[str] = frozenset()  # other environments' names this one uses on purpose
 
 
@@ -127,4 +142,6 @@ def identity_of(stack: Stack) -> Identity:
     tenant = stack.fluent_bit.tenant_id
     if tenant:
         names.add(tenant)
+    if stack.thanos is not None:
+        names.add(stack.thanos.object_store.bucket)
     return Identity(settings.environment, frozenset(names), frozenset(settings.shared_names))

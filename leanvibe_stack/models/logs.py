@@ -7,17 +7,16 @@ from pydantic import Field, field_validator, model_validator
 from leanvibe_stack.models.base import SecretRef, StrictModel, at
 from leanvibe_stack.models.fluentbit import FluentBitConfig
 from leanvibe_stack.models.loki import LokiConfig
+from leanvibe_stack.models.pods import Toleration, tolerate_everything
 from leanvibe_stack.models.prometheus import RuleGroup, refuse_duplicate_alerts
 from leanvibe_stack.models.workload import (
     MAX_REPLICAS,
     HttpProbe,
     NonRootWorkload,
     Storage,
-    Toleration,
     Workload,
     grace_period,
     startup_budget_covers_replay,
-    tolerate_everything,
 )
 
 

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from leanvibe_stack.models.base import Duration, LabelName, Port, ScrapeTarget, StrictModel, at
+from leanvibe_stack.models.ingress import GuardedUiIngress
 from leanvibe_stack.models.relabel import RelabelConfig
 from leanvibe_stack.models.workload import (
     MAX_REPLICAS,
@@ -202,6 +203,8 @@ class PrometheusServer(NonRootWorkload):
     evaluation_interval: Duration = Field(description="Global rule evaluation interval.")
     scrape_jobs: dict[str, ScrapeJob] = Field(description="Scrape jobs keyed by job name.")
     rule_groups: dict[str, RuleGroup] = Field(description="Alert rule groups keyed by group name.")
+    ingress: GuardedUiIngress | None = Field(
+        None, description="An Ingress for the UI at its external URL; unset: none (port-forward, or your own).")
 
     @field_validator("startup_probe")
     @classmethod

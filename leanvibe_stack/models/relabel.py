@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
+from leanvibe_stack import goregex
 from leanvibe_stack.models.base import LabelName, StrictModel
 
 _CAPTURE_REFERENCE = re.compile(r"\$\{?(\d+)\}?")
@@ -56,7 +57,10 @@ class RelabelConfig(StrictModel):
         if "${" in self.replacement:
             raise ValueError("write capture references as `$1`, not `${1}`: no `${` placeholder may reach output")
         regex = self.regex if self.regex is not None else "(.*)"
-        groups = re.compile(regex).groups
+        try:
+            groups = goregex.compile(regex).groups
+        except goregex.GoRegexError as exc:
+            raise ValueError(f"regex {regex!r}: {exc}") from None
         for ref in _CAPTURE_REFERENCE.findall(self.replacement):
             if int(ref) > groups:
                 raise ValueError(

@@ -14,8 +14,11 @@ from leanvibe_stack.models.grafana import Grafana
 from leanvibe_stack.models.identity import with_identity_defaults
 from leanvibe_stack.models.logs import FluentBit, Loki
 from leanvibe_stack.models.prometheus import PrometheusServer
+from leanvibe_stack.models.thanos import Thanos
 from leanvibe_stack.models.tracing import Jaeger, OtelCollector
 from leanvibe_stack.models.workload import ConfigReloader
+
+BLOCK_DURATION_FLAGS = ("--storage.tsdb.min-block-duration", "--storage.tsdb.max-block-duration")
 
 
 class NetworkPolicySettings(StrictModel):
@@ -97,6 +100,12 @@ class Stack(StrictModel):
         None, description="Tracing: the OpenTelemetry Collector the applications send spans to (needs `jaeger`)."
     )
     jaeger: Jaeger | None = Field(None, description="Tracing: Jaeger v2, the trace store, UI and query API.")
+    thanos: Thanos | None = Field(
+        None,
+        description="Thanos: a sidecar in every Prometheus pod uploading blocks to object storage, Query "
+        "deduplicating the replicas (Grafana's Prometheus datasource), the store gateway and the compactor; "
+        "unset: Grafana queries one Prometheus replica at a time.",
+    )
     config_reloader: ConfigReloader | None = Field(
         None,
         description="Sidecar that reloads Prometheus and Alertmanager in place when their ConfigMaps change "
@@ -126,6 +135,43 @@ class Stack(StrictModel):
                                 "needs global.network_policy.enabled: Prometheus's reload endpoint comes with "
                                 "--web.enable-lifecycle (/-/quit too), which only the NetworkPolicy keeps from "
                                 "every pod of the cluster; set config_reloader: null to restart on changes instead"))
+        return self
+
+    @model_validator(mode="after")
+    def _ingress_controller_admitted(self) -> Stack:
+        # The controller's pods connect to the UI's pods; with the NetworkPolicies on, only the namespaces in
+        # ui_namespaces may, so an Ingress without its controller's namespace there answers 502/504 forever.
+        policy = self.global_.network_policy
+        if policy.enabled and not policy.ui_namespaces:
+            for name in ("grafana", "prometheus", "alertmanager"):
+                if getattr(self, name).ingress is not None:
+                    raise ValueError(at((name, "ingress"), "add the ingress controller's namespace to "
+                                        "global.network_policy.ui_namespaces: the NetworkPolicy drops its "
+                                        "connections otherwise"))
+        return self
+
+    @model_validator(mode="after")
+    def _thanos_owns_block_durations(self) -> Stack:
+        # With the sidecar uploading, the stack renders min = max = 2h; without it, equal durations only stop
+        # local compaction (the seed's bug), so they are never the profile's to set while Thanos is on.
+        if self.thanos is None:
+            return self
+        for i, arg in enumerate(self.prometheus.extra_args):
+            if arg.split("=")[0] in BLOCK_DURATION_FLAGS:
+                raise ValueError(at(("prometheus", "extra_args", i),
+                                    f"{arg.split('=')[0]} is rendered with Thanos (2h, so the sidecar uploads "
+                                    "every block before local compaction could touch it); leave it out"))
+        return self
+
+    @model_validator(mode="after")
+    def _remote_endpoints_are_other_environments(self) -> Stack:
+        if self.thanos is None:
+            return self
+        for name, remote in self.thanos.query.remote_endpoints.items():
+            if remote.environment == self.global_.environment:
+                raise ValueError(at(("thanos", "query", "remote_endpoints", name, "environment"),
+                                    "is this profile's own environment: its data is already queried "
+                                    "through the local sidecars and store gateway"))
         return self
 
     @model_validator(mode="after")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
-from leanvibe_stack.models.base import DnsLabel, Quantity, StrictModel, at
+from leanvibe_stack.models.base import DnsLabel, Quantity, StrictModel
+from leanvibe_stack.models.pods import PodSettings
 
 MAX_REPLICAS = 100  # far above any sane observability stack; catches typos like 30000
 
@@ -107,40 +108,15 @@ class PodUser(StrictModel):
     fs_group: int = Field(ge=1, description="GID that owns mounted volumes.")
 
 
-class Toleration(StrictModel):
-    """A Kubernetes toleration, for DaemonSets that must run on tainted nodes.
-
-    Without a key (operator `Exists`) it tolerates every taint; without an effect, every effect.
-    """
-
-    key: str | None = Field(None, min_length=1, description="Taint key to tolerate; unset: every key.")
-    operator: Literal["Exists", "Equal"] = Field("Exists", description="How the taint value matches.")
-    value: str | None = Field(None, description="Taint value to match (operator `Equal` only).")
-    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = Field(
-        None, description="Taint effect to tolerate; unset: every effect."
-    )
-
-    @model_validator(mode="after")
-    def _as_the_api_server_accepts(self) -> Toleration:
-        # The API server's rules (core validation of tolerations), said before `kubectl apply` refuses them.
-        if self.key is None and self.operator != "Exists":
-            raise ValueError(at(("operator",), "a toleration without a key must use operator Exists "
-                                              "(it then tolerates every taint)"))
-        if self.operator == "Exists" and self.value is not None:
-            raise ValueError(at(("value",), "operator Exists matches any value: drop value, or use Equal"))
-        return self
-
-
-def tolerate_everything() -> list[Toleration]:
-    """The default of node agents: one toleration with no key, so no taint keeps them off a node."""
-    return [Toleration()]
-
-
-class Workload(StrictModel):
-    """What every component's pods share."""
+class Container(StrictModel):
+    """What every container of the stack has."""
 
     image: Image = Field(description="Container image.")
     resources: Resources = Field(description="Container resources.")
+
+
+class Workload(Container, PodSettings):
+    """What every component's pods share: their main container, where they run, the operator's metadata."""
 
 
 class NonRootWorkload(Workload):
@@ -149,7 +125,7 @@ class NonRootWorkload(Workload):
     pod_user: PodUser = Field(description="Non-root identity of the pod.")
 
 
-class ConfigReloader(Workload):
+class ConfigReloader(Container):
     """The config-reloader sidecar of Prometheus and Alertmanager (prometheus-operator's
     `prometheus-config-reloader`): it watches the mounted config directories and POSTs the program's
     `/-/reload` on 127.0.0.1 when the kubelet updates a ConfigMap, so a config change needs no restart.

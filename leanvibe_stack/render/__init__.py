@@ -16,6 +16,7 @@ def render_stack(stack: Stack) -> list[Manifest]:
         logs,
         namespaces,
         prometheus,
+        thanos,
         tracing,
     )
     from leanvibe_stack.render.topology import Topology
@@ -34,4 +35,5 @@ def render_stack(stack: Stack) -> list[Manifest]:
         *blackbox.render(stack, topo),
         *tracing.render_collector(stack, topo),
         *tracing.render_jaeger(stack, topo),
+        *thanos.render(stack, topo),
     ]

@@ -13,7 +13,11 @@ from leanvibe_stack.render.common import (
     Peer,
     checksum,
     image_ref,
+    pod_placement,
     reloader_container,
+    service_account,
+    ui_host,
+    ui_ingress,
     ui_peers,
     yaml_file,
 )
@@ -47,7 +51,7 @@ def render(stack: Stack, topo: Topology) -> list[Manifest]:
         stack.config_reloader, stack.global_, topo.alertmanager_port,
         [("config", CONFIG_DIR), ("templates", TEMPLATES_DIR)])
     objects = [
-        render_object("common/serviceaccount.yaml.j2", c.name, c=c, automount=False),
+        service_account(c, am, automount=False),
         render_object("common/configmap.yaml.j2", c.name, c=c, name=f"{c.name}-config", extra_labels={},
                       data={"alertmanager.yml": yaml_file(config)}),
         render_object("common/configmap.yaml.j2", c.name, c=c, name=f"{c.name}-templates", extra_labels={},
@@ -55,7 +59,7 @@ def render(stack: Stack, topo: Topology) -> list[Manifest]:
         render_object("common/service.yaml.j2", c.name, c=c, name=c.name, headless=False, ports=[http]),
         render_object("common/service.yaml.j2", c.name, c=c, name=c.headless, headless=True,
                       ports=[http, *cluster_ports]),
-        render_object("alertmanager/statefulset.yaml.j2", c.name, c=c, a=am,
+        render_object("alertmanager/statefulset.yaml.j2", c.name, c=c, a=am, placement=pod_placement(am, spread=c),
                       image=image_ref(am.image, stack.global_), pull_policy=stack.global_.image_pull_policy,
                       args=_args(stack, topo), checksum=None if reloader else checksum(config, templates),
                       reloader=reloader, external_secrets=secrets,
@@ -70,6 +74,8 @@ def render(stack: Stack, topo: Topology) -> list[Manifest]:
             IngressRule([(CLUSTER_PORT, "TCP"), (CLUSTER_PORT, "UDP")], [Peer(c)]).as_policy_rule(c.namespace),
         ]
         objects.append(render_object("common/networkpolicy.yaml.j2", c.name, c=c, rules=rules))
+    if am.ingress:
+        objects.append(ui_ingress(c, stack.global_, am.ingress, port="http"))
     return objects
 
 
@@ -79,7 +85,7 @@ def _args(stack: Stack, topo: Topology) -> list[str]:
         f"--config.file={CONFIG_DIR}/alertmanager.yml",
         "--storage.path=/alertmanager",
         f"--data.retention={am.data_retention}",
-        f"--web.external-url=https://alertmanager.{stack.global_.external_url_base}",
+        f"--web.external-url=https://{ui_host(c, stack.global_)}",
     ]
     if am.replicas == 1:
         return [*args, "--cluster.listen-address="]  # a single replica has no peers to gossip with

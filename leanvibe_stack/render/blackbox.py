@@ -7,7 +7,16 @@ from typing import Any
 from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.models.blackbox import BlackboxExporter, ServiceTarget, probe_job_names
 from leanvibe_stack.models.stack import Stack
-from leanvibe_stack.render.common import Component, IngressRule, Peer, checksum, image_ref, yaml_file
+from leanvibe_stack.render.common import (
+    Component,
+    IngressRule,
+    Peer,
+    checksum,
+    image_ref,
+    pod_placement,
+    service_account,
+    yaml_file,
+)
 from leanvibe_stack.render.engine import render_object
 from leanvibe_stack.render.topology import Topology
 
@@ -24,12 +33,13 @@ def render(stack: Stack, topo: Topology) -> list[Manifest]:
         return []
     config = blackbox_config(exporter)
     objects = [
-        render_object("common/serviceaccount.yaml.j2", c.name, c=c, automount=False),
+        service_account(c, exporter, automount=False),
         render_object("common/configmap.yaml.j2", c.name, c=c, name=f"{c.name}-config", extra_labels={},
                       data={"blackbox.yml": yaml_file(config)}),
         render_object("common/service.yaml.j2", c.name, c=c, name=c.name, headless=False,
                       ports=[{"name": "http", "port": PORT, "targetPort": "http"}]),
         render_object("blackbox-exporter/deployment.yaml.j2", c.name, c=c, b=exporter, port=PORT,
+                      placement=pod_placement(exporter),
                       image=image_ref(exporter.image, stack.global_), pull_policy=stack.global_.image_pull_policy,
                       args=[f"--config.file={CONFIG_DIR}/blackbox.yml", f"--web.listen-address=:{PORT}"],
                       config_dir=CONFIG_DIR, checksum=checksum(config), sysctls=_sysctls(exporter)),

@@ -7,11 +7,20 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel
+
 from leanvibe_stack import yamlio
+from leanvibe_stack.manifest import Manifest
+from leanvibe_stack.models.ingress import GuardedUiIngress, UiIngress
 from leanvibe_stack.models.stack import GlobalSettings
-from leanvibe_stack.models.workload import ConfigReloader, Image
+from leanvibe_stack.models.workload import ConfigReloader, Image, Workload
+from leanvibe_stack.render.engine import render_object
 
 PART_OF = "leanvibe-stack"
+# The label that tells Prometheus replicas apart: every series, alert and remote read carries this replica's pod
+# name (Prometheus 3 expands $VAR in external labels; POD_NAME comes from the downward API).  Alertmanager
+# drops it to merge the replicas' alerts; Thanos Query deduplicates on it.
+REPLICA_LABEL = "replica"
 
 
 def yaml_file(data: Any) -> str:
@@ -29,6 +38,8 @@ class Component:
     version: str
     namespace: str
     cluster_domain: str
+    # The profile's extra labels of the component (`labels`), on every object and pod beside the stack's own.
+    extra_labels: tuple[tuple[str, str], ...] = ()
 
     @property
     def headless(self) -> str:
@@ -43,21 +54,83 @@ class Component:
         """Stable DNS name of StatefulSet pod number `ordinal`."""
         return f"{self.name}-{ordinal}.{self.fqdn(self.headless)}"
 
+    def labels(self) -> dict[str, str]:
+        """Labels of every object of this component: the stack's recommended labels, then the profile's."""
+        return {
+            "app.kubernetes.io/name": self.name,
+            "app.kubernetes.io/instance": self.instance,
+            "app.kubernetes.io/version": self.version,
+            "app.kubernetes.io/component": self.role,
+            "app.kubernetes.io/part-of": PART_OF,
+            "app.kubernetes.io/managed-by": PART_OF,
+            **dict(self.extra_labels),
+        }
+
     def selector(self) -> dict[str, str]:
         """Labels that select this component's pods: never the version, so upgrades keep matching."""
         return {"app.kubernetes.io/name": self.name, "app.kubernetes.io/instance": self.instance}
 
 
-def component(name: str, role: str, instance: str, image: Image, settings: GlobalSettings,
+def component(name: str, role: str, instance: str, workload: Workload, settings: GlobalSettings,
               namespace: str | None = None) -> Component:
     return Component(
         name=name,
         role=role,
         instance=instance,
-        version=image.version,
+        version=workload.image.version,
         namespace=namespace or settings.namespace,
         cluster_domain=settings.cluster_domain,
+        extra_labels=tuple(sorted(workload.labels.items())),
     )
+
+
+def service_account(c: Component, workload: Workload, automount: bool) -> Manifest:
+    """The component's ServiceAccount, with the profile's annotations (e.g. the cloud IAM role it assumes)."""
+    return render_object("common/serviceaccount.yaml.j2", c.name, c=c, automount=automount,
+                         annotations=workload.service_account_annotations)
+
+
+def ui_host(c: Component, settings: GlobalSettings) -> str:
+    """Host name of a component's web UI: in its external URL, and the host its Ingress serves."""
+    return f"{c.name}.{settings.external_url_base}"
+
+
+def ui_ingress(c: Component, settings: GlobalSettings, ingress: UiIngress, port: str) -> Manifest:
+    """The Ingress of a web UI: HTTPS for its external host, every path to the component's Service `port`."""
+    annotations = dict(ingress.annotations)
+    if isinstance(ingress, GuardedUiIngress):
+        annotations["leanvibe.ai/authentication"] = ingress.authentication
+    return render_object("common/ingress.yaml.j2", c.name, c=c, ingress=ingress, host=ui_host(c, settings),
+                         port=port, annotations=annotations)
+
+
+def kubernetes_shape(model: BaseModel) -> Any:
+    """A profile model that mirrors a Kubernetes type (models/pods.py), as the API spells it."""
+    return model.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def pod_placement(workload: Workload, spread: Component | None = None) -> dict[str, Any]:
+    """The pod-spec fields that say where the pods run (nodeSelector, affinity, tolerations, priorityClassName).
+
+    `spread`: the replicas of this component prefer different nodes by default (a node failure takes one of
+    them); the profile's podAntiAffinity, if any, replaces that default, its other affinities add to it.
+    """
+    affinity: dict[str, Any] = {}
+    if spread:
+        affinity["podAntiAffinity"] = {"preferredDuringSchedulingIgnoredDuringExecution": [{
+            "weight": 100,
+            "podAffinityTerm": {"labelSelector": {"matchLabels": spread.selector()},
+                                "topologyKey": "kubernetes.io/hostname"},
+        }]}
+    if workload.affinity:
+        affinity.update(kubernetes_shape(workload.affinity))
+    placement: dict[str, Any] = {
+        "nodeSelector": dict(workload.node_selector),
+        "affinity": affinity,
+        "tolerations": [kubernetes_shape(toleration) for toleration in workload.tolerations],
+        "priorityClassName": workload.priority_class_name,
+    }
+    return {field: value for field, value in placement.items() if value}
 
 
 def image_ref(image: Image, settings: GlobalSettings) -> str:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.models.stack import Stack
-from leanvibe_stack.render.common import IngressRule, Peer, image_ref
+from leanvibe_stack.render.common import (
+    IngressRule,
+    Peer,
+    image_ref,
+    pod_placement,
+    service_account,
+)
 from leanvibe_stack.render.engine import render_object
 from leanvibe_stack.render.topology import Topology
 
@@ -32,27 +38,26 @@ KSM_COLLECTORS: dict[str, tuple[str, str]] = {
 def render_node_exporter(stack: Stack, topo: Topology) -> list[Manifest]:
     c, exporter = topo.node_exporter, stack.node_exporter
     return [
-        render_object("common/serviceaccount.yaml.j2", c.name, c=c, automount=False),
+        service_account(c, exporter, automount=False),
         # Headless: the `node-exporter` scrape job discovers one endpoint per node through it.
         render_object("common/service.yaml.j2", c.name, c=c, name=c.name, headless=True,
                       ports=[{"name": "metrics", "port": 9100, "targetPort": "metrics"}]),
-        render_object("node-exporter/daemonset.yaml.j2", c.name, c=c, n=exporter,
-                      image=image_ref(exporter.image, stack.global_), pull_policy=stack.global_.image_pull_policy,
-                      tolerations=[t.model_dump(mode="json", exclude_none=True) for t in exporter.tolerations]),
+        render_object("node-exporter/daemonset.yaml.j2", c.name, c=c, n=exporter, placement=pod_placement(exporter),
+                      image=image_ref(exporter.image, stack.global_), pull_policy=stack.global_.image_pull_policy,),
     ]
 
 
 def render_kube_state_metrics(stack: Stack, topo: Topology) -> list[Manifest]:
     c, ksm = topo.kube_state_metrics, stack.kube_state_metrics
     objects = [
-        render_object("common/serviceaccount.yaml.j2", c.name, c=c, automount=True),
+        service_account(c, ksm, automount=True),
         render_object("common/clusterrole.yaml.j2", c.name, c=c, rules=_ksm_rules()),
         render_object("common/clusterrolebinding.yaml.j2", c.name, c=c),
         render_object("common/service.yaml.j2", c.name, c=c, name=c.name, headless=False, ports=[
             {"name": "http-metrics", "port": 8080, "targetPort": "http-metrics"},
             {"name": "telemetry", "port": 8081, "targetPort": "telemetry"},
         ]),
-        render_object("kube-state-metrics/deployment.yaml.j2", c.name, c=c, k=ksm,
+        render_object("kube-state-metrics/deployment.yaml.j2", c.name, c=c, k=ksm, placement=pod_placement(ksm),
                       image=image_ref(ksm.image, stack.global_), pull_policy=stack.global_.image_pull_policy,
                       args=[f"--resources={','.join(KSM_COLLECTORS)}", "--port=8080", "--telemetry-port=8081"]),
     ]

@@ -10,7 +10,20 @@ from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.models.grafana import Dashboard, Datasource, load_dashboard
 from leanvibe_stack.models.stack import GlobalSettings, Stack
 from leanvibe_stack.models.tracing import listen_port
-from leanvibe_stack.render.common import IngressRule, Peer, checksum, image_ref, ui_peers, yaml_file
+from leanvibe_stack.render import thanos
+from leanvibe_stack.render.common import (
+    Component,
+    IngressRule,
+    Peer,
+    checksum,
+    image_ref,
+    pod_placement,
+    service_account,
+    ui_host,
+    ui_ingress,
+    ui_peers,
+    yaml_file,
+)
 from leanvibe_stack.render.engine import render_object
 from leanvibe_stack.render.topology import Topology
 
@@ -29,7 +42,7 @@ def render(stack: Stack, topo: Topology) -> list[Manifest]:
     providers = providers_file()
     dashboards = {name: dashboard_json(name, d, stack.global_) for name, d in grafana.dashboards.items()}
     objects = [
-        render_object("common/serviceaccount.yaml.j2", c.name, c=c, automount=False),
+        service_account(c, grafana, automount=False),
         render_object("common/configmap.yaml.j2", c.name, c=c, name=f"{c.name}-datasources", extra_labels={},
                       data={"datasources.yaml": datasources_text(datasources)}),
         render_object("common/configmap.yaml.j2", c.name, c=c, name=f"{c.name}-dashboard-providers",
@@ -41,9 +54,9 @@ def render(stack: Stack, topo: Topology) -> list[Manifest]:
         ),
         render_object("common/service.yaml.j2", c.name, c=c, name=c.name, headless=False,
                       ports=[{"name": "http", "port": PORT, "targetPort": "http"}]),
-        render_object("grafana/deployment.yaml.j2", c.name, c=c, g=grafana,
+        render_object("grafana/deployment.yaml.j2", c.name, c=c, g=grafana, placement=pod_placement(grafana),
                       image=image_ref(grafana.image, stack.global_), pull_policy=stack.global_.image_pull_policy,
-                      env=_env(stack), checksum=checksum(datasources, providers),
+                      env=_env(stack, c), checksum=checksum(datasources, providers),
                       external_secrets=sorted({grafana.admin.user.secret, grafana.admin.password.secret}),
                       dashboards_dir=DASHBOARDS_DIR, dashboard_sources=_dashboard_sources(c.name, stack)),
     ]
@@ -51,17 +64,19 @@ def render(stack: Stack, topo: Topology) -> list[Manifest]:
         clients = [Peer(topo.prometheus), *ui_peers(stack.global_)]
         rules = [IngressRule([(PORT, "TCP")], clients).as_policy_rule(c.namespace)]
         objects.append(render_object("common/networkpolicy.yaml.j2", c.name, c=c, rules=rules))
+    if grafana.ingress:
+        objects.append(ui_ingress(c, stack.global_, grafana.ingress, port="http"))
     return objects
 
 
-def _env(stack: Stack) -> list[dict[str, Any]]:
+def _env(stack: Stack, c: Component) -> list[dict[str, Any]]:
     admin = stack.grafana.admin
     return [
         {"name": "GF_SECURITY_ADMIN_USER",
          "valueFrom": {"secretKeyRef": {"name": admin.user.secret, "key": admin.user.key}}},
         {"name": "GF_SECURITY_ADMIN_PASSWORD",
          "valueFrom": {"secretKeyRef": {"name": admin.password.secret, "key": admin.password.key}}},
-        {"name": "GF_SERVER_ROOT_URL", "value": f"https://grafana.{stack.global_.external_url_base}"},
+        {"name": "GF_SERVER_ROOT_URL", "value": f"https://{ui_host(c, stack.global_)}"},
         {"name": "GF_ANALYTICS_REPORTING_ENABLED", "value": "false"},
         {"name": "GF_ANALYTICS_CHECK_FOR_UPDATES", "value": "false"},
     ]
@@ -98,7 +113,8 @@ def datasources_text(datasources: dict[str, Any]) -> str:
 
 
 def _datasource(name: str, ds: Datasource, stack: Stack, topo: Topology) -> dict[str, Any]:
-    target = {"prometheus": (topo.prometheus, 9090), "loki": (topo.loki, topo.loki_port),
+    # With Thanos, Query: it deduplicates the replicas (and reaches back past the local retention).
+    target = {"prometheus": thanos.grafana_target(topo) or (topo.prometheus, 9090), "loki": (topo.loki, topo.loki_port),
               "alertmanager": (topo.alertmanager, topo.alertmanager_port)}
     if topo.jaeger is not None and stack.jaeger is not None:
         target["jaeger"] = (topo.jaeger, listen_port(stack.jaeger.config.extensions.jaeger_query.http.endpoint))

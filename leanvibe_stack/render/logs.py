@@ -9,7 +9,15 @@ from leanvibe_stack.models.base import SecretRef
 from leanvibe_stack.models.fluentbit import FluentBitConfig, KubernetesFilter, render_fluent_bit_config
 from leanvibe_stack.models.loki import render_loki_config
 from leanvibe_stack.models.stack import Stack
-from leanvibe_stack.render.common import IngressRule, Peer, checksum, image_ref, yaml_file
+from leanvibe_stack.render.common import (
+    IngressRule,
+    Peer,
+    checksum,
+    image_ref,
+    pod_placement,
+    service_account,
+    yaml_file,
+)
 from leanvibe_stack.render.engine import render_object
 from leanvibe_stack.render.prometheus import external_labels, rule_files
 from leanvibe_stack.render.topology import Topology
@@ -43,13 +51,13 @@ def render_loki(stack: Stack, topo: Topology) -> list[Manifest]:
     ]
     rules_dir = loki_rules_dir(stack)
     objects = [
-        render_object("common/serviceaccount.yaml.j2", c.name, c=c, automount=False),
+        service_account(c, loki, automount=False),
         render_object("common/configmap.yaml.j2", c.name, c=c, name=f"{c.name}-config", extra_labels={},
                       data={"loki.yaml": yaml_file(config)}),
         render_object("common/service.yaml.j2", c.name, c=c, name=c.name, headless=False, ports=[http]),
         render_object("common/service.yaml.j2", c.name, c=c, name=c.headless, headless=True,
                       ports=[http, *peer_ports]),
-        render_object("loki/statefulset.yaml.j2", c.name, c=c, l=loki,
+        render_object("loki/statefulset.yaml.j2", c.name, c=c, l=loki, placement=pod_placement(loki, spread=c),
                       image=image_ref(loki.image, stack.global_), pull_policy=stack.global_.image_pull_policy,
                       args=[f"-config.file={LOKI_CONFIG_DIR}/loki.yaml", "-target=all"],
                       env=_s3_env(stack), checksum=checksum(config), config_dir=LOKI_CONFIG_DIR,
@@ -129,15 +137,14 @@ def render_fluent_bit(stack: Stack, topo: Topology) -> list[Manifest]:
     c, agent = topo.fluent_bit, stack.fluent_bit
     config = fluent_bit_config(stack, topo)
     return [
-        render_object("common/serviceaccount.yaml.j2", c.name, c=c, automount=True),
+        service_account(c, agent, automount=True),
         render_object("common/clusterrole.yaml.j2", c.name, c=c, rules=fluent_bit_rules(agent.config),
                       exception=KUBELET_PODS_EXCEPTION if _uses_kubelet(agent.config) else ""),
         render_object("common/clusterrolebinding.yaml.j2", c.name, c=c),
         render_object("common/configmap.yaml.j2", c.name, c=c, name=f"{c.name}-config", extra_labels={},
                       data={"fluent-bit.yaml": yaml_file(config)}),
-        render_object("fluent-bit/daemonset.yaml.j2", c.name, c=c, f=agent,
+        render_object("fluent-bit/daemonset.yaml.j2", c.name, c=c, f=agent, placement=pod_placement(agent),
                       image=image_ref(agent.image, stack.global_), pull_policy=stack.global_.image_pull_policy,
-                      tolerations=[t.model_dump(mode="json", exclude_none=True) for t in agent.tolerations],
                       checksum=checksum(config), config_dir=FLUENT_BIT_CONFIG_DIR, state_dir=FLUENT_BIT_STATE_DIR,
                       http_port=agent.config.service.http_port),
     ]

@@ -7,13 +7,18 @@ from typing import Any
 from leanvibe_stack.manifest import Manifest, json_size
 from leanvibe_stack.models.prometheus import AlertRule, Ec2SDConfig, KubernetesSDConfig, RuleGroup, ScrapeJob
 from leanvibe_stack.models.stack import GlobalSettings, Stack
-from leanvibe_stack.render import blackbox
+from leanvibe_stack.render import blackbox, thanos
 from leanvibe_stack.render.common import (
+    REPLICA_LABEL,
     IngressRule,
     Peer,
     checksum,
     image_ref,
+    pod_placement,
     reloader_container,
+    service_account,
+    ui_host,
+    ui_ingress,
     ui_peers,
     yaml_file,
 )
@@ -27,9 +32,6 @@ RULES_DIR = "/etc/prometheus/rules"
 # the rest of the object and what a kustomization may add (labels, annotations).
 RULES_SHARD_BUDGET = 192 * 1024
 PORT = 9090
-# The label that tells the replicas apart: every series, alert and remote read carries this replica's pod name
-# (Prometheus 3 expands $VAR in external labels; POD_NAME comes from the downward API).
-REPLICA_LABEL = "replica"
 
 # Discovery lists and watches these objects cluster-wide; nodes/metrics is what the kubelet asks for its
 # /metrics and /metrics/cadvisor (kubelet authorization: the `metrics` subresource).  No nodes/proxy: that
@@ -51,17 +53,21 @@ def render(stack: Stack, topo: Topology) -> list[Manifest]:
     args = [
         f"--config.file={CONFIG_DIR}/prometheus.yml",
         "--storage.tsdb.path=/prometheus",
-        f"--web.external-url=https://prometheus.{stack.global_.external_url_base}",
+        f"--web.external-url=https://{ui_host(c, stack.global_)}",
         "--web.route-prefix=/",
         # POST /-/reload for the config-reloader sidecar (also /-/quit: only the NetworkPolicy's clients reach it).
         *(["--web.enable-lifecycle"] if stack.config_reloader else []),
+        *thanos.prometheus_args(stack),
         *server.extra_args,
     ]
     reloader = stack.config_reloader and reloader_container(
         stack.config_reloader, stack.global_, PORT, [("config", CONFIG_DIR), ("rules", RULES_DIR)])
     clients = [Peer(topo.prometheus), Peer(topo.grafana), *ui_peers(stack.global_)]
+    sidecar = thanos.sidecar_container(stack, PORT, "/prometheus", "storage")
+    # The sidecars' StoreAPI: SRV records of the headless Service's `grpc` port name every replica for Query.
+    grpc = [{"name": "grpc", "port": thanos.GRPC_PORT, "targetPort": "grpc"}] if sidecar else []
     objects = [
-        render_object("common/serviceaccount.yaml.j2", c.name, c=c, automount=True),
+        service_account(c, server, automount=True),
         render_object("common/clusterrole.yaml.j2", c.name, c=c, rules=CLUSTER_ROLE_RULES),
         render_object("common/clusterrolebinding.yaml.j2", c.name, c=c),
         render_object("common/configmap.yaml.j2", c.name, c=c, name=f"{c.name}-config", extra_labels={},
@@ -71,10 +77,13 @@ def render(stack: Stack, topo: Topology) -> list[Manifest]:
         render_object("common/service.yaml.j2", c.name, c=c, name=c.name, headless=False, sticky=server.replicas > 1,
                       ports=[{"name": "http", "port": PORT, "targetPort": "http"}]),
         render_object("common/service.yaml.j2", c.name, c=c, name=c.headless, headless=True,
-                      ports=[{"name": "http", "port": PORT, "targetPort": "http"}]),
+                      ports=[{"name": "http", "port": PORT, "targetPort": "http"}, *grpc]),
         render_object("prometheus/statefulset.yaml.j2", c.name, c=c, p=server,
+                      placement=pod_placement(server, spread=c),
                       image=image_ref(server.image, stack.global_), pull_policy=stack.global_.image_pull_policy,
                       args=args, checksum=None if reloader else checksum(config, rules), reloader=reloader,
+                      sidecar=sidecar, sidecar_volume=thanos.objstore_volume(stack),
+                      annotations=thanos.workload_annotations(stack),
                       config_dir=CONFIG_DIR, rules_dir=RULES_DIR,
                       config_map=f"{c.name}-config",
                       rules_sources=[{"configMap": {"name": name}} for name in shard_names]),
@@ -83,7 +92,12 @@ def render(stack: Stack, topo: Topology) -> list[Manifest]:
         objects.append(render_object("common/poddisruptionbudget.yaml.j2", c.name, c=c))
     if stack.global_.network_policy.enabled:
         rules_ = [IngressRule([(PORT, "TCP")], clients).as_policy_rule(c.namespace)]
+        if sidecar and topo.thanos_query:
+            rules_ += [IngressRule([(thanos.GRPC_PORT, "TCP")], [Peer(topo.thanos_query)]).as_policy_rule(c.namespace),
+                       IngressRule([(thanos.HTTP_PORT, "TCP")], [Peer(topo.prometheus)]).as_policy_rule(c.namespace)]
         objects.append(render_object("common/networkpolicy.yaml.j2", c.name, c=c, rules=rules_))
+    if server.ingress:
+        objects.append(ui_ingress(c, stack.global_, server.ingress, port="http"))
     return objects
 
 
@@ -121,6 +135,7 @@ def prometheus_config(stack: Stack, topo: Topology) -> dict[str, Any]:
         "scrape_configs": [
             *(scrape_config(name, job, settings) for name, job in server.scrape_jobs.items()),
             *blackbox.probe_scrape_configs(stack, topo),
+            *thanos.sidecar_scrape_configs(stack),
         ],
     }
 

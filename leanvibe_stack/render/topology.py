@@ -22,6 +22,9 @@ class Topology:
     blackbox_exporter: Component | None  # None: the profile has no synthetic monitoring
     otel_collector: Component | None  # None: the profile has no tracing
     jaeger: Component | None
+    thanos_query: Component | None  # None: the profile has no Thanos
+    thanos_store: Component | None
+    thanos_compactor: Component | None
     alertmanager_port: int = 9093
     loki_port: int = 3100
 
@@ -29,19 +32,25 @@ class Topology:
     def of(cls, stack: Stack, instance: str) -> Topology:
         g = stack.global_
         return cls(
-            prometheus=component("prometheus", "metrics", instance, stack.prometheus.image, g),
-            alertmanager=component("alertmanager", "alerting", instance, stack.alertmanager.image, g),
-            loki=component("loki", "logs", instance, stack.loki.image, g),
-            fluent_bit=component("fluent-bit", "log-collector", instance, stack.fluent_bit.image, g,
+            prometheus=component("prometheus", "metrics", instance, stack.prometheus, g),
+            alertmanager=component("alertmanager", "alerting", instance, stack.alertmanager, g),
+            loki=component("loki", "logs", instance, stack.loki, g),
+            fluent_bit=component("fluent-bit", "log-collector", instance, stack.fluent_bit, g,
                                namespace=g.agents_namespace),
-            grafana=component("grafana", "dashboards", instance, stack.grafana.image, g),
-            node_exporter=component("node-exporter", "exporter", instance, stack.node_exporter.image, g,
+            grafana=component("grafana", "dashboards", instance, stack.grafana, g),
+            node_exporter=component("node-exporter", "exporter", instance, stack.node_exporter, g,
                                     namespace=g.agents_namespace),
             kube_state_metrics=component("kube-state-metrics", "exporter", instance,
-                                         stack.kube_state_metrics.image, g),
-            blackbox_exporter=component("blackbox-exporter", "exporter", instance, stack.blackbox_exporter.image, g)
+                                         stack.kube_state_metrics, g),
+            blackbox_exporter=component("blackbox-exporter", "exporter", instance, stack.blackbox_exporter, g)
             if stack.blackbox_exporter else None,
-            otel_collector=component("otel-collector", "trace-collector", instance, stack.otel_collector.image, g)
+            otel_collector=component("otel-collector", "trace-collector", instance, stack.otel_collector, g)
             if stack.otel_collector else None,
-            jaeger=component("jaeger", "traces", instance, stack.jaeger.image, g) if stack.jaeger else None,
+            jaeger=component("jaeger", "traces", instance, stack.jaeger, g) if stack.jaeger else None,
+            thanos_query=component("thanos-query", "query", instance, stack.thanos.query, g)
+            if stack.thanos else None,
+            thanos_store=component("thanos-store", "store-gateway", instance, stack.thanos.store, g)
+            if stack.thanos else None,
+            thanos_compactor=component("thanos-compactor", "compactor", instance, stack.thanos.compactor, g)
+            if stack.thanos else None,
         )

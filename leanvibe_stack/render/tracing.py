@@ -25,7 +25,17 @@ from leanvibe_stack.models.tracing import (
     OTLPProtocols,
     listen_port,
 )
-from leanvibe_stack.render.common import Component, IngressRule, Peer, checksum, image_ref, ui_peers, yaml_file
+from leanvibe_stack.render.common import (
+    Component,
+    IngressRule,
+    Peer,
+    checksum,
+    image_ref,
+    pod_placement,
+    service_account,
+    ui_peers,
+    yaml_file,
+)
 from leanvibe_stack.render.engine import render_object
 from leanvibe_stack.render.topology import Topology
 
@@ -44,7 +54,7 @@ def render_collector(stack: Stack, topo: Topology) -> list[Manifest]:
     ports = collector_ports(collector.config)
     service_ports = [p for p in ports if p["name"] not in ("health", "metrics")]
     objects = [
-        render_object("common/serviceaccount.yaml.j2", c.name, c=c, automount=True),
+        service_account(c, collector, automount=True),
         render_object("common/clusterrole.yaml.j2", c.name, c=c, rules=collector_rules(collector.config)),
         render_object("common/clusterrolebinding.yaml.j2", c.name, c=c),
         render_object("common/configmap.yaml.j2", c.name, c=c, name=f"{c.name}-config", extra_labels={},
@@ -52,6 +62,7 @@ def render_collector(stack: Stack, topo: Topology) -> list[Manifest]:
         render_object("common/service.yaml.j2", c.name, c=c, name=c.name, headless=False,
                       ports=[_service_port(p) for p in service_ports]),
         render_object("otel-collector/deployment.yaml.j2", c.name, c=c, o=collector,
+                      placement=pod_placement(collector, spread=c),
                       image=image_ref(collector.image, stack.global_), pull_policy=stack.global_.image_pull_policy,
                       args=[f"--config={COLLECTOR_CONFIG_DIR}/config.yaml"], config_dir=COLLECTOR_CONFIG_DIR,
                       ports=ports, metrics_port=collector.config.service.telemetry.metrics_port,
@@ -142,12 +153,12 @@ def render_jaeger(stack: Stack, topo: Topology) -> list[Manifest]:
     ports = jaeger_ports(jaeger.config)
     service_ports = [_service_port(p) for p in ports if p["name"] not in ("health", "metrics")]
     objects = [
-        render_object("common/serviceaccount.yaml.j2", c.name, c=c, automount=False),
+        service_account(c, jaeger, automount=False),
         render_object("common/configmap.yaml.j2", c.name, c=c, name=f"{c.name}-config", extra_labels={},
                       data={"config.yaml": yaml_file(config)}),
         render_object("common/service.yaml.j2", c.name, c=c, name=c.name, headless=False, ports=service_ports),
         render_object("common/service.yaml.j2", c.name, c=c, name=c.headless, headless=True, ports=service_ports),
-        render_object("jaeger/statefulset.yaml.j2", c.name, c=c, j=jaeger,
+        render_object("jaeger/statefulset.yaml.j2", c.name, c=c, j=jaeger, placement=pod_placement(jaeger),
                       image=image_ref(jaeger.image, stack.global_), pull_policy=stack.global_.image_pull_policy,
                       args=[f"--config={JAEGER_CONFIG_DIR}/config.yaml"], config_dir=JAEGER_CONFIG_DIR,
                       ports=ports, metrics_port=jaeger.config.service.telemetry.metrics_port,

@@ -18,12 +18,16 @@ from typing import Any
 
 from leanvibe_stack import yamlio
 from leanvibe_stack.manifest import Manifest
+from leanvibe_stack.validate.cluster import Cluster
 from leanvibe_stack.validate.findings import ObjectRef
 
-WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod")
+# Every kind of the Kubernetes API whose objects run pods from a template (apps/v1, batch/v1, core/v1), and Pod.
+# core/v1 PodTemplate is left out: other controllers copy it, nothing runs it as it is.
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob",
+                  "Pod")
 # Which program a container runs, told by the last part of its image repository.
 PROGRAMS = ("prometheus", "alertmanager", "loki", "fluent-bit", "grafana", "blackbox-exporter",
-            "opentelemetry-collector-contrib", "jaeger")
+            "opentelemetry-collector-contrib", "jaeger", "thanos")
 # The programs whose config has the OpenTelemetry Collector's shape (receivers, processors, exporters, service).
 COLLECTOR_PROGRAMS = ("opentelemetry-collector-contrib", "jaeger")
 GRAFANA_DATASOURCES = "/etc/grafana/provisioning/datasources/"
@@ -92,6 +96,7 @@ class Bundle:
     """The objects under validation, with lookups every check needs."""
 
     manifests: list[Manifest]
+    cluster: Cluster = field(default_factory=Cluster)  # what exists without being in `manifests`
     _index: dict[tuple[str, str, str], Manifest] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -101,8 +106,18 @@ class Bundle:
     def get(self, kind: str, namespace: str, name: str) -> Manifest | None:
         return self._index.get((kind, namespace, name))
 
+    def exists(self, kind: str, namespace: str, name: str) -> bool:
+        """Whether the object is in the bundle, or exists in the cluster anyway (bootstrapped or declared)."""
+        return self.get(kind, namespace, name) is not None or self.cluster.has(kind, namespace, name)
+
     def of_kind(self, *kinds: str) -> list[Manifest]:
         return [m for m in self.manifests if m.kind in kinds]
+
+    def selected_pods(self, service: Manifest) -> list[Pod]:
+        """The pods a Service's selector picks in its namespace (none for a selector-less Service)."""
+        selector = as_dict(as_dict(service.obj.get("spec")).get("selector"))
+        return [pod for pod in self.pods if selector and pod.namespace == service.namespace
+                and all(pod.labels.get(k) == v for k, v in selector.items())]
 
     @cached_property
     def pods(self) -> list[Pod]:
@@ -273,7 +288,7 @@ def program_of(container: dict[str, Any]) -> str | None:
 CONFIG_FLAGS = ("--config.file", "-config.file")
 # Programs whose flag is spelled otherwise (Grafana's `--config` names an ini file, not checked here).
 PROGRAM_CONFIG_FLAGS = {"fluent-bit": ("--config", "-c"), "opentelemetry-collector-contrib": ("--config",),
-                        "jaeger": ("--config",)}
+                        "jaeger": ("--config",), "thanos": ()}
 
 
 def config_flag(container: dict[str, Any]) -> str | None:
@@ -340,15 +355,17 @@ Items = list[tuple[str, str]] | None  # (key, relative path); None: every key of
 
 def _volume_sources(volume: dict[str, Any]) -> Iterator[tuple[str, str, Items]]:
     """(kind, name, items) of each ConfigMap/Secret a volume projects."""
+    # A null source (`configMap: null`) is no source: the API server reads it as unset.
+    config_map, secret = as_dict(volume.get("configMap")), as_dict(volume.get("secret"))
     if "configMap" in volume:
-        yield "ConfigMap", volume["configMap"].get("name", ""), _items(volume["configMap"])
+        yield "ConfigMap", config_map.get("name", ""), _items(config_map)
     elif "secret" in volume:
-        yield "Secret", volume["secret"].get("secretName", ""), _items(volume["secret"])
+        yield "Secret", secret.get("secretName", ""), _items(secret)
     elif "projected" in volume:
-        for source in volume["projected"].get("sources") or []:
+        for source in dicts(as_dict(volume.get("projected")).get("sources")):
             for kind, key in (("ConfigMap", "configMap"), ("Secret", "secret")):
                 if key in source:
-                    yield kind, source[key].get("name", ""), _items(source[key])
+                    yield kind, as_dict(source[key]).get("name", ""), _items(as_dict(source[key]))
 
 
 def _items(spec: dict[str, Any]) -> Items:

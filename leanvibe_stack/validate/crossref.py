@@ -32,7 +32,7 @@ from leanvibe_stack.validate.findings import Finding, ObjectRef, error
 
 # Declared on a workload: Secrets/ConfigMaps the operator creates outside the stack.
 EXTERNAL_SECRETS = "leanvibe.ai/external-secrets"
-SERVICE_ACCOUNT_DEFAULT = "default"
+SERVICE_ACCOUNT_DEFAULT = "default"  # every namespace has it (cluster.IN_EVERY_NAMESPACE)
 
 
 def check(bundle: Bundle) -> list[Finding]:
@@ -49,18 +49,21 @@ def _selectors(bundle: Bundle) -> Iterator[Finding]:
     for pod in bundle.pods:
         if pod.owner.kind == "Pod":
             continue
-        selector = ((pod.owner.obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+        selector, path = _label_selector(pod.owner)
         missing = {k: v for k, v in selector.items() if pod.labels.get(k) != v}
         if missing:
-            yield error("selector.mismatch", pod.ref, "spec.selector.matchLabels",
+            yield error("selector.mismatch", pod.ref, path,
                         f"selector {missing} does not match the pod template labels; the workload would "
                         "own no pods (Kubernetes rejects it)")
 
 
-def _selected_pods(bundle: Bundle, service: Manifest) -> list[Pod]:
-    selector = (service.obj.get("spec") or {}).get("selector") or {}
-    return [p for p in bundle.pods if p.namespace == service.namespace
-            and all(p.labels.get(k) == v for k, v in selector.items())]
+def _label_selector(owner: Manifest) -> tuple[dict[str, Any], str]:
+    """A workload's equality selector and its path: a ReplicationController's `spec.selector` is the label map
+    itself (core/v1), every other workload's is a LabelSelector with `matchLabels`."""
+    selector = as_dict(as_dict(owner.obj.get("spec")).get("selector"))
+    if owner.kind == "ReplicationController":
+        return selector, "spec.selector"
+    return as_dict(selector.get("matchLabels")), "spec.selector.matchLabels"
 
 
 def _container_ports(pod: Pod) -> list[dict[str, Any]]:
@@ -73,7 +76,7 @@ def _services(bundle: Bundle) -> Iterator[Finding]:
         if not spec.get("selector"):
             continue  # selector-less Services are backed by hand-made Endpoints
         ref = ObjectRef.of(service)
-        pods = _selected_pods(bundle, service)
+        pods = bundle.selected_pods(service)
         if not pods:
             yield error("service.no-pods", ref, "spec.selector",
                         f"selector {spec['selector']} matches no pod template in namespace {service.namespace}")
@@ -86,10 +89,12 @@ def _services(bundle: Bundle) -> Iterator[Finding]:
 
 
 def _opens(pod: Pod, target: Any) -> bool:
-    ports = _container_ports(pod)
-    if isinstance(target, str):
-        return any(p.get("name") == target for p in ports)
-    return any(p.get("containerPort") == target for p in ports) or pod.spec.get("hostNetwork") is True
+    """Whether a Service's targetPort reaches the pod.  A number always does: the endpoints carry it as it is,
+    and traffic goes to the pod's IP at that port whether or not `ports` lists it (the list is informational).
+    A name must be a declared port's name, or the Service gets no port on that pod."""
+    if not isinstance(target, str):
+        return True
+    return any(p.get("name") == target for p in _container_ports(pod))
 
 
 def _probes(bundle: Bundle) -> Iterator[Finding]:
@@ -97,16 +102,17 @@ def _probes(bundle: Bundle) -> Iterator[Finding]:
         for path, container in pod.containers():
             ports = dicts(container.get("ports"))
             names = {p.get("name") for p in ports if p.get("name")}
-            numbers = {p.get("containerPort") for p in ports}
             for probe_name in ("livenessProbe", "readinessProbe", "startupProbe"):
                 probe = as_dict(container.get(probe_name))
                 for handler in ("httpGet", "tcpSocket", "grpc"):
                     port = as_dict(probe.get(handler)).get("port")
-                    if port is None or port in (names if isinstance(port, str) else numbers):
+                    # A number is probed as it is, declared or not (the kubelet also reads a name of digits as
+                    # the number); only a name must resolve to a declared port.
+                    if not isinstance(port, str) or port in names or port.isdigit():
                         continue
                     yield error("probe.port", pod.ref, f"{path}.{probe_name}.{handler}.port",
-                                f"probe port {port!r} is not a port of container {container.get('name')!r} "
-                                f"(ports: {sorted(map(str, names | numbers))}); the probe would always fail")
+                                f"probe port {port!r} is not a named port of container {container.get('name')!r} "
+                                f"(named ports: {sorted(map(str, names))}); the probe would always fail")
 
 
 # --- objects a pod refers to ----------------------------------------------------------------------
@@ -122,7 +128,7 @@ def _references(bundle: Bundle) -> Iterator[Finding]:
         yield from _volume_refs(bundle, pod)
         yield from _env_refs(bundle, pod)
         account = pod.spec.get("serviceAccountName") or SERVICE_ACCOUNT_DEFAULT
-        if account != SERVICE_ACCOUNT_DEFAULT and not bundle.get("ServiceAccount", pod.namespace, account):
+        if not bundle.exists("ServiceAccount", pod.namespace, account):
             yield error("ref.serviceaccount", pod.ref, f"{pod.path}.serviceAccountName",
                         f"ServiceAccount {account!r} is not rendered in namespace {pod.namespace}")
         for path, container in pod.containers():
@@ -130,15 +136,15 @@ def _references(bundle: Bundle) -> Iterator[Finding]:
 
 
 def _missing(bundle: Bundle, pod: Pod, kind: str, name: str) -> bool:
-    if bundle.get(kind, pod.namespace, name):
+    if bundle.exists(kind, pod.namespace, name):
         return False
     return kind != "Secret" or name not in _external(pod)
 
 
 def _ref_finding(kind: str, pod: Pod, path: str, name: str) -> Finding:
     check = {"ConfigMap": "ref.configmap", "Secret": "ref.secret"}[kind]
-    hint = f"; if it is created outside the stack, list it in the {EXTERNAL_SECRETS} annotation" \
-        if kind == "Secret" else ""
+    annotation = f"the {EXTERNAL_SECRETS} annotation or " if kind == "Secret" else ""
+    hint = f"; if it is created outside the stack, list it in {annotation}a --external file"
     return error(check, pod.ref, path, f"{kind} {name!r} is not rendered in namespace {pod.namespace}{hint}")
 
 
@@ -147,17 +153,18 @@ def _volume_refs(bundle: Bundle, pod: Pod) -> Iterator[Finding]:
               for t in (pod.owner.obj.get("spec") or {}).get("volumeClaimTemplates") or []}
     for i, volume in enumerate(pod.spec.get("volumes") or []):
         path = f"{pod.path}.volumes[{i}]"
-        if "configMap" in volume and _missing(bundle, pod, "ConfigMap", volume["configMap"].get("name", "")):
-            yield _ref_finding("ConfigMap", pod, f"{path}.configMap.name", volume["configMap"].get("name", ""))
-        if "secret" in volume and _missing(bundle, pod, "Secret", volume["secret"].get("secretName", "")):
-            yield _ref_finding("Secret", pod, f"{path}.secret.secretName", volume["secret"].get("secretName", ""))
+        config_map, secret = as_dict(volume.get("configMap")), as_dict(volume.get("secret"))
+        if config_map and _missing(bundle, pod, "ConfigMap", config_map.get("name", "")):
+            yield _ref_finding("ConfigMap", pod, f"{path}.configMap.name", config_map.get("name", ""))
+        if secret and _missing(bundle, pod, "Secret", secret.get("secretName", "")):
+            yield _ref_finding("Secret", pod, f"{path}.secret.secretName", secret.get("secretName", ""))
         for j, source in enumerate((volume.get("projected") or {}).get("sources") or []):
             for kind, key in (("ConfigMap", "configMap"), ("Secret", "secret")):
                 name = (source.get(key) or {}).get("name", "")
                 if key in source and _missing(bundle, pod, kind, name):
                     yield _ref_finding(kind, pod, f"{path}.projected.sources[{j}].{key}.name", name)
         claim = (volume.get("persistentVolumeClaim") or {}).get("claimName")
-        if claim and claim not in claims and not bundle.get("PersistentVolumeClaim", pod.namespace, claim):
+        if claim and claim not in claims and not bundle.exists("PersistentVolumeClaim", pod.namespace, claim):
             yield error("ref.pvc", pod.ref, f"{path}.persistentVolumeClaim.claimName",
                         f"PersistentVolumeClaim {claim!r} is not rendered in namespace {pod.namespace}")
 
@@ -196,9 +203,8 @@ def _key_refs(bundle: Bundle, pod: Pod, path: str, container: dict[str, Any]) ->
 
 def _backed_by_object(bundle: Bundle, pod: Pod, volume_name: Any) -> bool:
     volume: dict[str, Any] = next((v for v in pod.spec.get("volumes") or [] if v.get("name") == volume_name), {})
-    if "configMap" in volume:
-        return bundle.get("ConfigMap", pod.namespace, volume["configMap"].get("name", "")) is not None
-    return False
+    name = as_dict(volume.get("configMap")).get("name")
+    return name is not None and bundle.get("ConfigMap", pod.namespace, str(name)) is not None
 
 
 # --- config files and the paths they read -------------------------------------------------------
@@ -363,8 +369,11 @@ def _resolve(bundle: Bundle, endpoint: _Endpoint, client_namespace: str, domains
     if resolved is None:
         return None  # an address outside the cluster: not ours to resolve
     name, service, namespace, found = resolved
+    if found is None and bundle.cluster.has("Service", namespace, service):
+        return None  # declared with --external: it exists, its ports are not known here
     if found is None:
-        return f"{endpoint.host} names Service {service!r} in namespace {namespace!r}, which is not rendered"
+        return (f"{endpoint.host} names Service {service!r} in namespace {namespace!r}, which is not rendered "
+                "(if it exists in the cluster, list it in a --external file)")
     ports = (found.obj.get("spec") or {}).get("ports") or []
     if name.srv_port is not None:
         if not any(p.get("name") == name.srv_port for p in ports):
@@ -384,13 +393,14 @@ def _bindings(bundle: Bundle) -> Iterator[Finding]:
         ref = ObjectRef.of(binding)
         role = binding.obj.get("roleRef") or {}
         role_ns = "" if role.get("kind") == "ClusterRole" else binding.namespace
-        if not bundle.get(str(role.get("kind")), role_ns, str(role.get("name"))):
-            yield error("binding.role", ref, "roleRef", f"{role.get('kind')} {role.get('name')!r} is not rendered")
+        if not bundle.exists(str(role.get("kind")), role_ns, str(role.get("name"))):
+            yield error("binding.role", ref, "roleRef", f"{role.get('kind')} {role.get('name')!r} is not rendered "
+                        "(nor one Kubernetes creates; list it in a --external file if it exists in the cluster)")
         for i, subject in enumerate(binding.obj.get("subjects") or []):
             if subject.get("kind") != "ServiceAccount":
                 continue
             namespace = subject.get("namespace") or binding.namespace
-            if not bundle.get("ServiceAccount", namespace, str(subject.get("name"))):
+            if not bundle.exists("ServiceAccount", namespace, str(subject.get("name"))):
                 yield error("binding.subject", ref, f"subjects[{i}]",
                             f"ServiceAccount {subject.get('name')!r} is not rendered in namespace {namespace!r}")
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
 
@@ -48,18 +50,63 @@ def _read(path: Path) -> str:
 _LoaderBase: Any = yamlio.FastLoader
 
 
+def _resolvers() -> dict[str | None, list[tuple[str, re.Pattern[str]]]]:
+    """Implicit tags as kubectl resolves them: sigs.k8s.io/yaml decodes with go-yaml v2 (`resolve.go`), which
+    differs from PyYAML's YAML 1.1 set.  A bare `=` (YAML 1.1's "value" type, which PyYAML cannot construct),
+    a timestamp and a sexagesimal `12:30` stay strings; `y`/`n` are booleans; `1e3` and `0o17` are numbers."""
+    table: dict[str | None, list[tuple[str, re.Pattern[str]]]] = {}
+    for tag, pattern, first in _GO_YAML:
+        for char in first:
+            table.setdefault(char, []).append((f"tag:yaml.org,2002:{tag}", re.compile(pattern)))
+    return table
+
+
+_GO_YAML = (
+    ("bool", r"^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$",
+     "yYnNtTfFoO"),
+    ("int", r"^[-+]?(?:0b[01_]+|0o[0-7_]+|0x[0-9a-fA-F_]+|0[0-7_]*|[1-9][0-9_]*)$", "-+0123456789"),
+    ("float", r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)"
+              r"|\.(?:nan|NaN|NAN))$", "-+0123456789."),
+    ("null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    ("merge", r"^<<$", "<"),
+)
+_BOOLEANS = {"y": True, "yes": True, "true": True, "on": True, "n": False, "no": False, "false": False, "off": False}
+
+
 class _StrictLoader(_LoaderBase):  # type: ignore[misc]
-    """Rejects duplicate keys, as kubectl does (a silent last-wins hides the first value)."""
+    """Reads YAML as kubectl does: go-yaml's implicit types, duplicate keys refused (a silent last-wins hides
+    the first value), and a mapping as a key (what an un-rendered `{{ .Values.x }}` parses to) refused."""
+
+    yaml_implicit_resolvers = _resolvers()
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, Hashable):
+                raise yaml.constructor.ConstructorError(
+                    None, None, "a mapping or list as a key (an un-rendered template such as `{{ x }}`?): "
+                    "kubectl refuses it", key_node.start_mark)
             if key in seen:
                 raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
             seen.add(key)
         mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
         return mapping
+
+    def construct_go_bool(self, node: yaml.ScalarNode) -> bool:
+        return _BOOLEANS[str(self.construct_scalar(node)).lower()]
+
+    def construct_go_int(self, node: yaml.ScalarNode) -> int:
+        """Go's strconv.ParseInt with base 0, after go-yaml drops the underscores: 0b, 0o, 0x, and 0 for octal."""
+        text = str(self.construct_scalar(node)).replace("_", "")
+        sign, digits = (-1, text[1:]) if text.startswith("-") else (1, text.lstrip("+"))
+        if digits[:2] in ("0b", "0o", "0x"):
+            return sign * int(digits, 0)
+        return sign * int(digits, 8 if digits.startswith("0") and len(digits) > 1 else 10)
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:bool", _StrictLoader.construct_go_bool)
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_go_int)
 
 
 def _parse(text: str, source: str) -> list[Manifest]:

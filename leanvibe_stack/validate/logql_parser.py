@@ -7,8 +7,7 @@ without the unwrap it needs, `topk` without its parameter, a stream selector who
 empty value, a string with an escape Go does not know, a regex that does not compile.  `parse` runs those
 checks too, so its verdict is the ruler's, and, unlike Loki, every error says where it is.
 
-Regexes are checked with Python's `re` after translating RE2 syntax (`validate.matchers.go_regex`): a
-pattern only RE2 accepts (such as `\\pL`) is reported as unsupported by this checker, not as wrong.
+Regexes are compiled by Go's rules on RE2 (`leanvibe_stack.goregex`), as Loki compiles them.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from leanvibe_stack.validate.matchers import go_regex
+from leanvibe_stack import goregex
 
 if TYPE_CHECKING:
     from lark import Lark, Token, Tree
@@ -212,8 +211,8 @@ def matches_empty(op: str, value: str) -> bool:
     if op in ("=", "!="):
         return (value == "") == (op == "=")
     try:
-        matches = re.fullmatch(go_regex(value), "") is not None
-    except re.error:
+        matches = goregex.compile(value).fullmatch("")
+    except goregex.GoRegexError:
         return True
     return not matches if op == "!~" else matches
 
@@ -263,10 +262,10 @@ class _Validator:
         if op in ("=~", "!~"):
             self.regex(value, unquote(value))
 
-    def regex(self, where: Token, pattern: str, *, what: str = "regex") -> re.Pattern[str]:
+    def regex(self, where: Token, pattern: str, *, what: str = "regex") -> goregex.GoRegex:
         try:
-            return re.compile(go_regex(pattern))
-        except re.error as exc:
+            return goregex.compile(pattern)
+        except goregex.GoRegexError as exc:
             raise self.fail(where, f"invalid {what} {pattern!r}: {exc}") from None
 
     # -- parser stages

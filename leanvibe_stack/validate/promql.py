@@ -14,7 +14,6 @@ ranges) is checked on the same parsed expressions by `promql3.py`.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import re
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ import promql_parser
 from leanvibe_stack.validate.bundle import Bundle, is_probe_job, program_of
 from leanvibe_stack.validate.findings import Finding, ObjectRef, error, warning
 from leanvibe_stack.validate.promql3 import Semantics, renamed_function
+from leanvibe_stack.validate.suggest import Index
 
 ALWAYS = ("prometheus.txt", "go-runtime.txt", "leanvibe-app.txt")
 
@@ -57,6 +57,7 @@ COMPONENTS = (
     Component("blackbox-exporter.txt", program="blackbox-exporter"),
     Component("otel-collector.txt", program="opentelemetry-collector-contrib"),
     Component("jaeger.txt", program="jaeger"),
+    Component("thanos.txt", program="thanos"),
 )
 
 CATALOGUES = (*ALWAYS, *(c.catalogue for c in COMPONENTS))
@@ -311,7 +312,7 @@ class _Checker:
         self.parsed: dict[str, Any] = {}  # expression -> AST, or the parser's message (str) when invalid
         self.findings: list[Finding] = []
         self.datasource_types = _provisioned_datasource_types(bundle)
-        self.suggestions: list[str] = []  # sorted known names, for difflib
+        self.suggestions = Index(())  # every known name, once recorded series are in
         self.semantics = Semantics(bundle)
 
     # -- parsing, cached per expression string --------------------------------------------------------
@@ -326,7 +327,7 @@ class _Checker:
     def run(self) -> list[Finding]:
         sites = [*self.rule_sites(), *self.dashboard_sites()]
         self.known |= self.recorded
-        self.suggestions = sorted(self.known)
+        self.suggestions = Index(self.known)
         for site in sites:
             self.check_site(site)
         return self.findings
@@ -431,8 +432,8 @@ class _Checker:
             source = elsewhere[0].removesuffix(".txt")
             return (f"{site.what}: metric {name!r} comes from {source}, which this stack neither scrapes nor runs; "
                     f"add the scrape job or drop the query")
-        close = difflib.get_close_matches(name, self.suggestions, n=1, cutoff=0.6)
-        hint = f"did you mean {close[0]!r}?" if close else "no known metric is similar"
+        close = self.suggestions.closest(name)
+        hint = f"did you mean {close!r}?" if close else "no known metric is similar"
         return (f"{site.what}: metric {name!r} is not exported by anything this stack scrapes; {hint} "
                 f"(if the application exports it, declare it in validate/catalogue/leanvibe-app.txt)")
 

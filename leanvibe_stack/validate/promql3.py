@@ -36,6 +36,7 @@ from typing import Any
 
 import promql_parser
 
+from leanvibe_stack import goregex
 from leanvibe_stack.validate.bundle import Bundle, as_dict, as_list, dicts
 from leanvibe_stack.validate.findings import Finding, ObjectRef, error, warning
 
@@ -241,9 +242,9 @@ def _stale_values(matcher: Any) -> list[str]:
     if matcher.op in (promql_parser.MatchOp.Equal, promql_parser.MatchOp.NotEqual):
         stored = go_float_label(matcher.value)
         return [matcher.value] if stored is not None and stored != matcher.value else []
-    try:  # a regex: each alternative that is a plain number must also match its stored form
-        regex = re.compile(matcher.value)
-    except re.error:
+    try:  # a regex (Go's, anchored): each alternative that is a plain number must also match its stored form
+        regex = goregex.compile(matcher.value, dot_nl=True)
+    except goregex.GoRegexError:
         return []
     stale = []
     for alternative in matcher.value.split("|"):

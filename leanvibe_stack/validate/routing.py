@@ -1,4 +1,4 @@
-"""Alert routing (issue 3, §4): which receivers every alert rule reaches, as Alertmanager 0.25 decides.
+"""Alert routing (issue 3, §4): which receivers every alert rule reaches, as Alertmanager 0.34 decides.
 
 The first half is a faithful, pure re-implementation of Alertmanager's routing, over the matchers of
 `matchers.py`:
@@ -18,15 +18,16 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from leanvibe_stack.validate.bundle import AlertRule, Bundle
-from leanvibe_stack.validate.findings import Finding, ObjectRef, error, warning
-from leanvibe_stack.validate.matchers import (
+from leanvibe_stack.models.matchers import (
     Matcher,
     MatcherError,
+    classic_only,
     config_matchers,
     go_string,
     matches_all,
 )
+from leanvibe_stack.validate.bundle import AlertRule, Bundle
+from leanvibe_stack.validate.findings import Finding, ObjectRef, error, warning
 
 CHECKS: dict[str, str] = {
     "routing.unknown-receiver": "a route names a receiver that `receivers` does not define",
@@ -34,12 +35,15 @@ CHECKS: dict[str, str] = {
     "routing.duplicate-receiver": "two receivers share a name (Alertmanager rejects the config)",
     "routing.no-root-receiver": "the root route is missing or has no receiver",
     "routing.root-matchers": "the root route has matchers (Alertmanager rejects the config)",
+    "routing.root-continue": "the root route has `continue: true` (Alertmanager rejects the config)",
+    "routing.group-by": "a `group_by` with `...` beside labels, a label twice or an empty label (refused)",
     "routing.invalid-matcher": "a matcher Alertmanager cannot parse (syntax, label name or regex)",
+    "routing.classic-matcher": "a matcher Alertmanager 0.34 reads only with its deprecated classic parser",
     "routing.default-only": "an alert no child route matches, so only the root's receiver gets it (root has children)",
     "routing.unreachable-route": "a child route no alert rule reaches",
     "inhibit.equal-label": "an inhibit rule's `equal` label missing from its source or target alerts",
     "inhibit.never-matches": "no alert rule matches an inhibit rule's source (or target) matchers",
-    "rules.duplicate-alert": "the same alert name defined twice in the loaded rule files",
+    "rules.duplicate-alert": "the same alert name with the same labels twice in the loaded rule files",
     "rules.duration": "`for`/`keep_firing_for` or a route interval that is not a valid Prometheus duration",
 }
 
@@ -285,13 +289,15 @@ def check(bundle: Bundle) -> list[Finding]:
     shapes = [alert_shape(rule, external) for rule in rules]
     if shapes:  # with no alert rule loaded there is nothing to reason about
         ctx.findings.extend(_coverage_checks(ctx, tree, shapes))
-        _inhibit_checks(ctx, config, shapes)
+    _inhibit_checks(ctx, config, shapes)
     return findings + ctx.findings
 
 
 def _rule_checks(rules: list[AlertRule]) -> list[Finding]:
     findings = []
-    seen: dict[str, AlertRule] = {}
+    # promtool's duplicate-rules lint (cmd/promtool checkDuplicates): the same name with the same labels.  The
+    # same name with other labels (a warning and a critical variant) is two distinct series, as Prometheus means.
+    seen: dict[tuple[str, tuple[tuple[str, str], ...]], AlertRule] = {}
     for rule in rules:
         for key in ("for", "keep_firing_for"):
             value = rule.rule.get(key)
@@ -299,12 +305,14 @@ def _rule_checks(rules: list[AlertRule]) -> list[Finding]:
                 findings.append(error("rules.duration", rule.holder, f"{rule.path}.{key}",
                                       f"{key}: {value!r} of alert {rule.name} is not a Prometheus duration; "
                                       "write it like 30s, 5m, 1h30m or 0"))
-        first = seen.setdefault(rule.name, rule)
+        labels = rule.rule.get("labels")
+        pairs = tuple(sorted((str(k), str(v)) for k, v in labels.items())) if isinstance(labels, dict) else ()
+        first = seen.setdefault((rule.name, pairs), rule)
         if first is not rule and rule.name:
             findings.append(error(
                 "rules.duplicate-alert", rule.holder, rule.path,
-                f"alert {rule.name} is defined twice: at {_where(first)} and again at {_where(rule)}; "
-                "rename one of them or delete the duplicate"))
+                f"alert {rule.name} is defined twice with the same labels: at {_where(first)} and again at "
+                f"{_where(rule)}; rename one of them, give them different labels, or delete the duplicate"))
     return findings
 
 
@@ -334,11 +342,16 @@ def _route_checks(ctx: _Context, tree: RouteNode, receivers: dict[str, int]) -> 
     if tree.matchers or tree.error is not None or any(tree.config.get(k) for k in ("match", "match_re")):
         ctx.error("routing.root-matchers", "route",
                   "the root route must match every alert; remove its matchers and put them on a child route")
+    if tree.config.get("continue") is True:
+        ctx.error("routing.root-continue", "route.continue",
+                  "cannot have continue in root route: the root has no siblings to continue to; remove it")
     used: set[str] = set()
     for node in tree.walk():
+        _group_by_checks(ctx, node)
+        _classic_matcher_checks(ctx, node.config, f"{node.path}.matchers", "matchers")
         if node.error is not None:
             ctx.error("routing.invalid-matcher", node.path,
-                      f"{node.error}; fix the matcher (label names [a-zA-Z_:][a-zA-Z0-9_:]*, RE2 regexes)")
+                      f"{node.error}; fix the matcher (name, operator, value in double quotes; Go RE2 regexes)")
         named = node.config.get("receiver")
         if not named:
             continue
@@ -352,6 +365,32 @@ def _route_checks(ctx: _Context, tree: RouteNode, receivers: dict[str, int]) -> 
             ctx.warning("routing.unused-receiver", f"receivers[{index}]",
                         f'receiver "{name}" is named by no route, so it never notifies; '
                         "route alerts to it or remove it")
+
+
+def _classic_matcher_checks(ctx: _Context, block: Mapping[str, Any], path: str, key: str) -> None:
+    for j, line in enumerate(_list(block.get(key))):
+        both = classic_only(go_string(line))
+        if both is not None:
+            ctx.warning("routing.classic-matcher", f"{path}[{j}]",
+                        f"{go_string(line)!r} is read only by Alertmanager's deprecated classic matcher parser (it "
+                        "logs a warning; utf8-strict-mode and later releases refuse it); write it as both "
+                        f"parsers read it: {both}")
+
+
+def _group_by_checks(ctx: _Context, node: RouteNode) -> None:
+    """Route.UnmarshalYAML (0.34): `...` alone, labels non-empty (any UTF-8 name) and each once."""
+    labels = [go_string(label) for label in _list(node.config.get("group_by"))]
+    seen: set[str] = set()
+    for j, label in enumerate(labels):
+        where = f"{node.path}.group_by[{j}]"
+        if label == "..." and len(labels) > 1:
+            ctx.error("routing.group-by", where, "cannot have wildcard group_by (`...`) and other labels at the "
+                      "same time; keep `...` alone (group by every label) or list the labels")
+        elif label == "":
+            ctx.error("routing.group-by", where, 'invalid label name "" in group_by list; remove it')
+        elif label in seen:
+            ctx.error("routing.group-by", where, f'duplicated label "{label}" in group_by; list it once')
+        seen.add(label)
 
 
 def _names(receivers: Mapping[str, int]) -> str:
@@ -428,12 +467,15 @@ def _inhibit_checks(ctx: _Context, config: Mapping[str, Any], shapes: list[Alert
             continue
         sides: dict[str, list[AlertShape]] = {}
         for side in ("source", "target"):
+            _classic_matcher_checks(ctx, rule, f"inhibit_rules[{i}].{side}_matchers", f"{side}_matchers")
             try:
                 matchers = config_matchers(rule, f"{side}_")
             except MatcherError as exc:
                 ctx.error("routing.invalid-matcher", f"inhibit_rules[{i}].{side}_matchers",
-                          f"{exc}; fix the matcher (label names [a-zA-Z_:][a-zA-Z0-9_:]*, RE2 regexes)")
+                          f"{exc}; fix the matcher (name, operator, value in double quotes; Go RE2 regexes)")
                 break
+            if not shapes:  # the syntax is checked; what the rule does needs alert rules to reason about
+                continue
             sides[side] = [s for s in shapes if s.may_match(matchers)]
             if not sides[side]:
                 ctx.warning("inhibit.never-matches", f"inhibit_rules[{i}].{side}_matchers",

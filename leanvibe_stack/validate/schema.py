@@ -205,8 +205,10 @@ def _schema_findings(obj: dict[str, Any], ref: ObjectRef, version: SchemaVersion
             message = f"{field} must be a string, not {_json_type(value)} {show(value)}"
             findings.append(error("schema.invalid", ref, field, message))
     meta = obj.get("metadata")
-    if meta is None or (isinstance(meta, dict) and meta.get("name") in (None, "")):
-        findings.append(error("schema.invalid", ref, "metadata.name", "missing metadata.name: give the object a name"))
+    # `generateName` is a name too: the API server appends a random suffix (`kubectl create` accepts it).
+    if meta is None or (isinstance(meta, dict) and not meta.get("name") and not meta.get("generateName")):
+        findings.append(error("schema.invalid", ref, "metadata.name",
+                              "missing metadata.name (or generateName): give the object a name"))
     if any(f.path in ("apiVersion", "kind") for f in findings):
         return findings
     api_version, kind = obj["apiVersion"], obj["kind"]

@@ -33,6 +33,7 @@ class SecretUse:
 def secret_uses(bundle: Bundle) -> list[SecretUse]:
     """Every Secret key the rendered pods read from a Secret the render does not contain, sorted."""
     found = {use for pod in bundle.pods for use in _pod_uses(bundle, pod)}
+    found.update(_ingress_uses(bundle))
     return sorted(use for use in found if bundle.get("Secret", use.namespace, use.secret) is None)
 
 
@@ -53,6 +54,19 @@ def _pod_uses(bundle: Bundle, pod: Pod) -> Iterator[SecretUse]:
         for mount in dicts(container.get("volumeMounts")):
             for name, items in _secret_sources(volumes.get(str(mount.get("name")), {})):
                 yield from _mounted(pod.namespace, name, items, str(mount.get("mountPath", "")), workload, configs)
+
+
+# The keys of a kubernetes.io/tls Secret, which an Ingress controller reads for its HTTPS certificate.
+TLS_KEYS = ("tls.crt", "tls.key")
+
+
+def _ingress_uses(bundle: Bundle) -> Iterator[SecretUse]:
+    for ingress in bundle.of_kind("Ingress"):
+        for i, tls in enumerate(dicts(as_dict(ingress.obj.get("spec")).get("tls"))):
+            if tls.get("secretName"):
+                for key in TLS_KEYS:
+                    yield SecretUse(ingress.namespace, str(tls["secretName"]), key, f"Ingress/{ingress.name}",
+                                    f"HTTPS certificate of the ingress controller (spec.tls[{i}])")
 
 
 def _secret_sources(volume: dict[str, Any]) -> Iterator[tuple[str, list[tuple[str, str]] | None]]:
@@ -89,14 +103,17 @@ def _readers(file: str, configs: list[ConfigFile]) -> str:
 
 def create_commands(uses: list[SecretUse]) -> list[str]:
     """One `kubectl create secret generic ... --dry-run=client -o yaml` per Secret, each key read from a file
-    (values never pass through the shell's history); a Secret whose keys nobody names gets a placeholder."""
+    (values never pass through the shell's history); a Secret whose keys nobody names gets a placeholder;
+    a certificate and its key (an Ingress's) make a `kubernetes.io/tls` Secret."""
     secrets: dict[tuple[str, str], list[str]] = {}
     for use in uses:
         keys = secrets.setdefault((use.namespace, use.secret), [])
         key = use.key or "KEY"
         if key not in keys:
             keys.append(key)
-    return [f"kubectl -n {namespace} create secret generic {name} "
+    return [f"kubectl -n {namespace} create secret tls {name} --cert=./{name}/tls.crt --key=./{name}/tls.key"
+            " --dry-run=client -o yaml" if sorted(keys) == list(TLS_KEYS) else
+            f"kubectl -n {namespace} create secret generic {name} "
             + " ".join(f"--from-file={key}=./{name}/{key}" for key in sorted(keys))
             + " --dry-run=client -o yaml"
             for (namespace, name), keys in sorted(secrets.items())]

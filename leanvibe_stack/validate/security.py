@@ -8,11 +8,14 @@ not enforce `restricted`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+import re
+from collections.abc import Callable, Iterator
 from typing import Any
 
+from leanvibe_stack import yamlio
 from leanvibe_stack.credentials import article, looks_like, sets_a_credential
-from leanvibe_stack.validate.bundle import Bundle, Pod
+from leanvibe_stack.validate.bundle import Bundle, Pod, program_of, strings
 from leanvibe_stack.validate.findings import Finding, ObjectRef, error
 
 EXCEPTION = "leanvibe.ai/pod-security-exception"
@@ -34,10 +37,13 @@ def check(bundle: Bundle) -> list[Finding]:
             findings.extend(_restricted(pod))
         findings.extend(_images(pod))
         findings.extend(_plain_values(pod))
+    from_env = _env_expanded(bundle)
     for config_map in bundle.of_kind("ConfigMap"):
         ref = ObjectRef.of(config_map)
         for key, value in (config_map.obj.get("data") or {}).items():
-            findings.extend(_scan(ref, f"data.{key}", str(value)))
+            expanded = _everything if (config_map.namespace, config_map.name, key) in from_env \
+                else _expanded_in_file(str(key), str(value))
+            findings.extend(_scan(ref, f"data.{key}", str(value), expanded))
     return findings
 
 
@@ -125,17 +131,18 @@ def _images(pod: Pod) -> Iterator[Finding]:
 
 def _plain_values(pod: Pod) -> Iterator[Finding]:
     for path, container in pod.containers():
+        shell = _runs_shell(container)
         for key in ("command", "args"):
             for i, arg in enumerate(container.get(key) or []):
-                yield from _scan(pod.ref, f"{path}.{key}[{i}]", str(arg))
+                yield from _scan(pod.ref, f"{path}.{key}[{i}]", str(arg), _everything if shell else _nothing)
         for i, env in enumerate(container.get("env") or []):
             if "value" in env:
                 yield from _scan(pod.ref, f"{path}.env[{i}].value", f"{env.get('name')}: {env['value']}")
 
 
-def _scan(ref: ObjectRef, path: str, text: str) -> Iterator[Finding]:
-    if PLACEHOLDER in text:
-        line = next(line for line in text.splitlines() if PLACEHOLDER in line).strip()
+def _scan(ref: ObjectRef, path: str, text: str, expanded: Expanded | None = None) -> Iterator[Finding]:
+    line = _unexpanded(text, expanded or _nothing) if PLACEHOLDER in text else None
+    if line is not None:
         yield error("security.placeholder", ref, path,
                     f"`${{...}}` placeholder is never expanded here and would ship literally: {line[:80]!r}; "
                     "reference a Secret instead")
@@ -143,3 +150,109 @@ def _scan(ref: ObjectRef, path: str, text: str) -> Iterator[Finding]:
     if what:
         yield error("security.credential", ref, path,
                     f"looks like {article(what)}: credentials belong in a Secret referenced from the profile")
+
+
+# --- which `${...}` something expands ----------------------------------------------------------------------------
+
+# (what is inside a `${...}`, the keys leading to the value holding it) -> whether what reads the value expands it.
+Expanded = Callable[[str, tuple[str | int, ...]], bool]
+_PLACEHOLDER = re.compile(r"\$\{([^}]*)\}?")
+SHELLS = {"sh", "bash", "ash", "dash", "zsh", "ksh"}
+# Prometheus relabelling writes a regex capture (`${1}`, `${name}`) into these (Go's Regexp.Expand).
+RELABEL_TEMPLATES = {"replacement", "target_label"}
+GRAFANA_BUILTIN = "__"  # Grafana's global variables all start with two underscores ($__interval, ${__from}, ...)
+
+
+# Programs that replace `${VAR}` in their config file with the environment: Fluent Bit and the OpenTelemetry
+# Collector (Jaeger v2 is one) always; Loki with -config.expand-env=true.  Grafana does it in every file of its
+# provisioning directory (which is why it reads `$${` as an escaped `${`).
+ALWAYS_EXPANDS_ENV = ("fluent-bit", "opentelemetry-collector-contrib", "jaeger")
+EXPAND_ENV_FLAGS = ("-config.expand-env", "-config.expand-env=true", "--config.expand-env", "--config.expand-env=true")
+GRAFANA_PROVISIONING = "/etc/grafana/provisioning/"
+
+
+def _env_expanded(bundle: Bundle) -> set[tuple[str, str, str]]:
+    """(namespace, ConfigMap, key) of every config file a program loads with `${VAR}` filled from its env."""
+    found = set()
+    for config in bundle.configs:
+        args = {str(arg) for arg in [*(config.container.get("command") or []), *(config.container.get("args") or [])]}
+        if config.file.source is not None and (config.program in ALWAYS_EXPANDS_ENV or args & set(EXPAND_ENV_FLAGS)):
+            found.add((config.pod.namespace, config.file.source_name, config.file.key))
+    for pod in bundle.pods:
+        for _, container in pod.containers():
+            if program_of(container) == "grafana":
+                found |= {(pod.namespace, mounted.source_name, mounted.key)
+                          for mounted in bundle.mounted_files(pod, container)
+                          if mounted.path.startswith(GRAFANA_PROVISIONING) and mounted.source_kind == "ConfigMap"}
+    return found
+
+
+def _nothing(name: str, keys: tuple[str | int, ...]) -> bool:
+    return False
+
+
+def _everything(name: str, keys: tuple[str | int, ...]) -> bool:
+    return True
+
+
+def _unexpanded(text: str, expanded: Expanded) -> str | None:
+    """The first line holding a `${...}` that nothing expands, or None."""
+    for keys, value in _values(text, expanded):
+        for match in _PLACEHOLDER.finditer(value):
+            if not expanded(match.group(1), keys):
+                return next(line for line in value.splitlines() if match.group(0) in line).strip()
+    return None
+
+
+def _values(text: str, expanded: Expanded) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """The strings of a parsed YAML/JSON document with their keys (where a key decides), or the text itself."""
+    if expanded is _relabelling:
+        try:
+            yield from strings(yamlio.load(text))
+            return
+        except yamlio.YAMLError:
+            pass
+    yield (), text
+
+
+def _relabelling(name: str, keys: tuple[str | int, ...]) -> bool:
+    return bool(keys) and keys[-1] in RELABEL_TEMPLATES and re.fullmatch(r"\w+", name) is not None
+
+
+def _expanded_in_file(key: str, text: str) -> Expanded:
+    """What expands `${...}` in a ConfigMap file: a shell runs a script; Grafana fills in a dashboard's own
+    variables and its `__` globals; Prometheus fills relabelling captures.  Anything else ships literally."""
+    if key.endswith((".sh", ".bash")) or text.startswith("#!"):
+        return _everything
+    if key.endswith(".json"):
+        variables = _dashboard_variables(text)
+        if variables is not None:
+            return lambda name, keys: _variable_name(name) in variables or name.startswith(GRAFANA_BUILTIN)
+    if key.endswith((".yml", ".yaml")) and ("relabel_configs" in text or "relabelings" in text):
+        return _relabelling
+    return _nothing
+
+
+def _dashboard_variables(text: str) -> set[str] | None:
+    """The template variables of a Grafana dashboard, or None when the text is not a dashboard."""
+    try:
+        model = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(model, dict) or not ("panels" in model or "templating" in model):
+        return None
+    templating = model.get("templating")
+    items = templating.get("list") if isinstance(templating, dict) else None
+    return {str(v.get("name")) for v in items or [] if isinstance(v, dict) and v.get("name")}
+
+
+def _variable_name(text: str) -> str:
+    """`var` of Grafana's `${var}`, `${var:format}` and `${var.field}`."""
+    return re.split(r"[:.]", text, maxsplit=1)[0]
+
+
+def _runs_shell(container: dict[str, Any]) -> bool:
+    """Whether the container's command is a shell given a script (`sh -c '...'`): the shell expands `${...}`."""
+    words = [str(w) for w in [*(container.get("command") or []), *(container.get("args") or [])]]
+    return bool(words) and words[0].rsplit("/", 1)[-1] in SHELLS and any(
+        w.startswith("-") and "c" in w for w in words[1:3])

@@ -26,7 +26,7 @@ from typing import Any
 
 from leanvibe_stack import yamlio
 from leanvibe_stack.validate import toolcache
-from leanvibe_stack.validate.bundle import Bundle, as_list, dicts
+from leanvibe_stack.validate.bundle import Bundle, as_dict, as_list, dicts
 from leanvibe_stack.validate.findings import Finding, error, warning
 
 TIMEOUT_SECONDS = 300
@@ -197,15 +197,35 @@ def _promtool_tests(bundle: Bundle, work: WorkDir, rule_tests: list[Path]) -> Pl
     combined = {"groups": [g for _, data in bundle.rule_files if isinstance(data, dict)
                            for g in as_list(data.get("groups"))]}
     work.write("tests/rules.yml", yamlio.dump(combined))
-    jobs = []
+    rendered = {str(rule.get("alert")) for group in dicts(combined["groups"]) for rule in dicts(group.get("rules"))}
+    jobs, skipped = [], []
     for test in rule_tests:
         text = test.read_text(encoding="utf-8", errors="surrogateescape")
+        if not _tests_rendered_alerts(text, rendered):
+            skipped.append(test.name)
+            continue
         name = work.write(f"tests/{test.name}", text)
         # promtool reads a test's rule_files relative to the test's directory, i.e. tests/.
         reads = _test_reads(text)
         jobs.append(Job(f"promtool test rules {test.name}", promtool, ("test", "rules", name),
                         None if reads is None else (name, *(f"tests/{r}" for r in reads))))
-    return Planned("promtool-tests", jobs, f"{len(jobs)} test file(s)")
+    if not jobs:
+        return None  # nothing here tests this render's alerts
+    left_out = f"; left out, their alerts are not rendered: {', '.join(skipped)}" if skipped else ""
+    return Planned("promtool-tests", jobs, f"{len(jobs)} test file(s){left_out}")
+
+
+def _tests_rendered_alerts(text: str, rendered: set[str]) -> bool:
+    """Whether a unit-test file tests any alert this render has: the tests of an optional component
+    (`thanos_test.yml`) apply only to the profiles that turn it on.  A file that tests none of its alerts is
+    left out (and said); one that tests some runs whole, so a missing alert among them still fails it."""
+    try:
+        data = yamlio.load(text)
+    except (yamlio.YAMLError, ValueError, RecursionError):
+        return True  # promtool reports what it cannot read
+    names = {str(case.get("alertname")) for t in dicts(as_dict(data).get("tests"))
+             for case in dicts(t.get("alert_rule_test"))}
+    return not names or bool(names & rendered)
 
 
 def _test_reads(text: str) -> list[str] | None:
