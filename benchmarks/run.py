@@ -2,7 +2,7 @@
 
 Run from a checkout after `pip install -e '.[test]'`:
 
-    .venv/bin/python benchmarks/run.py [--runs N] [--sizes 1000,3000,10000] [--quick]
+    .venv/bin/python benchmarks/run.py [--runs N] [--sizes 1000,3000,10000] [--only tools,suite] [--quick]
 
 It prints one table (ms for times, MB for memory; median, min and max of N runs, time.perf_counter wall time)
 and exits 0: it reports, it does not gate.  It exits 1 only when a measured command fails (then it prints that
@@ -11,7 +11,7 @@ so the OS file caches are warm; "cold" means a fresh interpreter.
 
 Figures:
   1. cold render production  -- `leanvibe-stack render --profile production > /dev/null` from the repo (in-process
-     validation on, as by default); target <= 250 ms, and <= 0.3x the peer (figure 3) in "ratio to peer": the
+     validation on, as by default); target <= 250 ms, and <= 0.3x the peer (figure 3) in "ratio to reference": the
      median of each run's ratio to the peer run made right after it (the two alternate).
   2. cold --help, cold --version -- `leanvibe-stack --help` / `--version`; target <= 120 ms each.
   3. peer: kubernetes-validate --strict -- the kubernetes-validate CLI on the same objects (production rendered
@@ -24,6 +24,15 @@ Figures:
      and the child's peak RSS from os.wait4 (target <= 400 MB at 10,000 rules); then the growth of the median
      time from the smallest to the largest size (target <= 12x for 10x the input, 1.2 x the input ratio
      otherwise).
+  6. the real tools -- `validate --profile production --require-tools` cold with the verdict cache off
+     (LEANVIBE_TOOL_CACHE=off: every tool runs, concurrently) beside the same tool commands run one after the
+     other from a shell on the same files (`validate/tools.py` writes them; `promtool test rules` given every
+     test file at once, as a user would): target <= 1.2x.  Then the same validate with a warm cache (an
+     unchanged re-run) beside `validate --no-tools`, the in-process time it should come down to.  --quick:
+     1 run each, and only the cheapest rule test (tracing_test.yml), to prove the rows work.
+  7. the test suite -- the README's test command (`python -m pytest -q -p no:cacheprovider`, pytest-xdist's
+     workers as pyproject's addopts set them), once, no warm-up; target <= 480 s on the 2-core machine.
+     --quick: tests/test_releases.py alone in one process (-n 0), to prove the row works.
 """
 
 from __future__ import annotations
@@ -32,6 +41,8 @@ import argparse
 import importlib.util
 import os
 import platform
+import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -49,11 +60,17 @@ QUICK_SIZES = (20, 60, 200)  # 10x apart, like the default's extremes, so the gr
 TARGET_SIZE = 10000  # the size the issue sets the synthetic targets for
 RENDER_MS, CLI_MS, PEER_RATIO, WARM_MS = 250.0, 120.0, 0.3, 20.0
 SYNTHETIC_MS, SYNTHETIC_MB, GROWTH_PER_INPUT = 3000.0, 400.0, 1.2
+TOOLS_RATIO, SUITE_S = 1.2, 480.0
+QUICK_SUITE = "tests/test_releases.py"
+QUICK_RULE_TEST = "tracing_test.yml"
+GROUPS = ("production", "warm", "synthetic", "tools", "suite")  # --only: figures 1-3, 4, 5, 6, 7
 
 
 # Children may write bytecode (the warm-up run does), as any installed CLI has: a PYTHONDONTWRITEBYTECODE
 # inherited from a sandbox would otherwise make every "cold" run recompile the package from source.
-CHILD_ENV = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+# Nor do they inherit what an enclosing pytest(-xdist) run set for its own workers (test_benchmarks runs this).
+CHILD_ENV = {key: value for key, value in os.environ.items()
+             if key != "PYTHONDONTWRITEBYTECODE" and not key.startswith("PYTEST_")}
 
 
 @dataclass(frozen=True)
@@ -149,7 +166,7 @@ def cell(row: Row, value: float) -> str:
 
 
 def table(rows: list[Row]) -> str:
-    header = ("figure", "median", "min", "max", "target", "ratio to peer")
+    header = ("figure", "median", "min", "max", "target", "ratio to reference")
     lines = []
     for row in rows:
         if row.failed:
@@ -269,11 +286,82 @@ class Bench:
         return rows
 
 
+    def paired(self, ours: Row, peer: Row, commands: list[list[str]], runs: int, target: float) -> None:
+        """Both rows from runs that take turns; `ours` gets the median of each run's ratio to the peer's."""
+        try:
+            ours_runs, peer_runs = measure_together(commands, runs)
+        except CommandFailed as failure:
+            self.failed(failure, ours, peer)
+            return
+        ours.samples = [child.ms for child in ours_runs]
+        peer.samples = [child.ms for child in peer_runs]
+        paired = statistics.median(o.ms / p.ms for o, p in zip(ours_runs, peer_runs, strict=True))
+        ours.ratio = f"{paired:.2f}" + (f" (<= {target:g})" if target else "")
+
+    def tools(self, tmp: Path, quick: bool) -> list[Row]:
+        """Figure 6: validate with the real tools beside the tools alone, then an unchanged re-run (cache warm)."""
+        from leanvibe_stack.api import render_profile, rule_tests
+        from leanvibe_stack.validate import tools
+        from leanvibe_stack.validate.bundle import Bundle
+
+        runs = 1 if quick else self.runs
+        ours = Row(f"validate {PROFILE} with the tools, cache off", "ms", f"<= {TOOLS_RATIO:g}x the tools alone")
+        alone = Row("the same tool commands alone, one after the other", "ms", "-", ratio="reference")
+        cached = Row(f"validate {PROFILE} with the tools, unchanged re-run", "ms", "~ --no-tools")
+        bare = Row(f"validate {PROFILE} --no-tools", "ms", "-", ratio="reference")
+        validate = [*self.ours, "validate", "--profile", PROFILE, "--require-tools"]
+        work = tmp / "tools"
+        work.mkdir()
+        tests = rule_tests(REPO / "profiles")
+        if quick:
+            tests = [test for test in tests if test.name == QUICK_RULE_TEST]
+            (tmp / "rule-tests").mkdir()
+            shutil.copy(tests[0], tmp / "rule-tests")
+            validate += ["--rule-tests", str(tmp / "rule-tests")]
+        bundle = Bundle(render_profile(PROFILE, REPO / "profiles", validate=False).manifests)
+        commands = tools.commands(bundle, work, tests)
+        if not commands:
+            for row in (ours, alone, cached, bare):
+                row.failed = "no tool installed"
+            return [ours, alone, cached, bare]
+        self.paired(ours, alone, [["env", "LEANVIBE_TOOL_CACHE=off", *validate],
+                                  ["sh", "-c", alone_script(work, commands)]], runs, TOOLS_RATIO)
+        self.paired(cached, bare, [["env", f"LEANVIBE_TOOL_CACHE={tmp / 'tool-cache'}", *validate],
+                                   [*self.ours, "validate", "--profile", PROFILE, "--no-tools"]], runs, 0)
+        return [ours, alone, cached, bare]
+
+    def suite(self, quick: bool) -> Row:
+        """Figure 7: the README's test command, once."""
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+        if quick:
+            command += ["-n", "0", QUICK_SUITE]
+        row = Row(f"test suite ({QUICK_SUITE}, quick)" if quick else "test suite (the README's command)", "s",
+                  "-" if quick else f"<= {SUITE_S:g} s")
+        child = run_child(command)
+        if child.returncode != 0:
+            self.failed(CommandFailed(command, child), row)
+        else:
+            row.samples = [child.ms / 1000]
+        return row
+
+
+def alone_script(work: Path, commands: list[list[str]]) -> str:
+    """One shell line running the tool commands one after the other from `work`, as a user would: promtool's
+    rule tests as one `promtool test rules` with every test file (validate runs one per file, concurrently)."""
+    tests = [c for c in commands if c[1:3] == ["test", "rules"]]
+    merged = [c for c in commands if c not in tests]
+    if tests:
+        merged.insert(1, [*tests[0][:3], *(c[3] for c in tests)])
+    return f"cd {shlex.quote(str(work))} && " + " && ".join(shlex.join(c) + " >/dev/null" for c in merged)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, help="measured runs per figure (default 7; 3 with --quick)")
     parser.add_argument("--sizes", help="comma-separated rule counts of the synthetic profiles "
                                         f"(default {','.join(map(str, DEFAULT_SIZES))})")
+    parser.add_argument("--only", help="comma-separated groups of figures to measure "
+                                       f"(default all: {','.join(GROUPS)})")
     parser.add_argument("--quick", action="store_true",
                         help=f"sizes {','.join(map(str, QUICK_SIZES))} and 3 runs (the smoke test)")
     args = parser.parse_args(argv)
@@ -285,6 +373,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--sizes: expected comma-separated integers, got {args.sizes!r}")
     if not sizes or min(sizes) < 1:
         parser.error("--sizes: rule counts must be positive")
+    only = [group.strip() for group in args.only.split(",")] if args.only else list(GROUPS)
+    if unknown := [group for group in only if group not in GROUPS]:
+        parser.error(f"--only: unknown group(s) {', '.join(unknown)}; choose from {', '.join(GROUPS)}")
 
     if str(REPO) not in sys.path:  # run as a script from a checkout: the package is the repo's
         sys.path.insert(0, str(REPO))
@@ -299,7 +390,14 @@ def main(argv: list[str] | None = None) -> int:
 
     bench = Bench(runs, ours, peer)
     with tempfile.TemporaryDirectory(prefix="leanvibe-bench-") as tmp:
-        rows = [*bench.production(Path(tmp), kube_version), bench.warm(), *bench.synthetic(Path(tmp), sizes)]
+        measured = {
+            "production": lambda: bench.production(Path(tmp), kube_version),
+            "warm": lambda: [bench.warm()],
+            "synthetic": lambda: bench.synthetic(Path(tmp), sizes),
+            "tools": lambda: bench.tools(Path(tmp), args.quick),
+            "suite": lambda: [bench.suite(args.quick)],
+        }
+        rows = [row for group in only for row in measured[group]()]
 
     print(machine(runs))
     print(f"synthetic sizes: {', '.join(map(str, sizes))} alert rules (+ S/10 scrape jobs, S/50 dashboards, "

@@ -23,6 +23,24 @@ PROFILES = REPO / "profiles"
 RENDERED_PROFILES = ("production", "staging", "development")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `long` first (stable otherwise): pytest-xdist deals its first batch round-robin, so the long
+    ones start at once on every worker instead of one of them starting last and running alone."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def tool_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real tools' verdict cache (validate/toolcache.py) for this session only: every verdict is a real tool
+    run once per session, and repeated validations of the same files (every profile renders the same rules)
+    reuse it.  Under pytest-xdist the workers share it (entries are written atomically)."""
+    base = tmp_path_factory.getbasetemp()
+    path = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "tool-cache"
+    path.mkdir(exist_ok=True)
+    os.environ["LEANVIBE_TOOL_CACHE"] = str(path)  # CLI subprocesses inherit it
+    return path
+
+
 @pytest.fixture(scope="session")
 def loaded() -> dict[str, LoadedProfile]:
     return {name: load_profile(name, PROFILES) for name in RENDERED_PROFILES}

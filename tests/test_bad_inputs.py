@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,17 +86,6 @@ def _run(case: dict[str, Any], tmp: Path) -> Run:
     return Run(tmp, args, done.returncode, done.stdout, done.stderr, before, _snapshot(tmp))
 
 
-@pytest.fixture(scope="session")
-def runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
-    """Runs the selected cases concurrently (each is a ~1 s subprocess), once per session."""
-    params = [getattr(item, "callspec", None) for item in request.session.items]
-    selected = {p.params["case"]["name"] for p in params if p is not None and isinstance(p.params.get("case"), dict)}
-    cases = [case for case in CASES if case["name"] in selected]
-    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
-        futures = {case["name"]: pool.submit(_run, case, tmp_path_factory.mktemp(case["name"])) for case in cases}
-        return {name: future.result() for name, future in futures.items()}
-
-
 def _check(case: dict[str, Any], run: Run) -> list[str]:
     """Every way the run differs from what the case expects."""
     tmp, failures = run.tmp, []
@@ -118,8 +106,9 @@ def _check(case: dict[str, Any], run: Run) -> list[str]:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[str(case.get("name")) for case in CASES])
-def test_bad_input(case: dict[str, Any], runs: dict[str, Run]) -> None:
-    run = runs[case["name"]]
+def test_bad_input(case: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> None:
+    # One subprocess per test: pytest-xdist's workers run the cases side by side.
+    run = _run(case, tmp_path_factory.mktemp(case["name"]))
     failures = _check(case, run)
     report = "\n".join([*failures, f"args: {run.args}", f"stderr:\n{run.stderr}"])
     if case.get("xfail"):

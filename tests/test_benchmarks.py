@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from benchmarks.run import QUICK_SIZES, console_script
+from benchmarks.run import QUICK_SIZES, QUICK_SUITE, console_script
 from benchmarks.synthetic import alert_rule, copy_profiles, scrape_job, write_profile
 from leanvibe_stack.api import render_profile
 from leanvibe_stack.manifest import Manifest
@@ -22,6 +22,7 @@ from tests.conftest import PROFILES, REPO, find
 SIZE = 500  # 500 rules (two rule ConfigMaps), 50 scrape jobs, 10 dashboards
 
 
+@pytest.mark.long
 def test_quick_benchmark_runs_and_prints_every_figure() -> None:
     if console_script("kubernetes-validate", "kubernetes_validate") is None:
         if os.environ.get("CI") == "true":
@@ -31,7 +32,10 @@ def test_quick_benchmark_runs_and_prints_every_figure() -> None:
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     figures = ["cold render production", "cold --help", "cold --version", "peer: kubernetes-validate --strict",
-               "warm render+validate production (in-process)", "growth 10x input"]
+               "warm render+validate production (in-process)", "growth 10x input",
+               "validate production with the tools, cache off", "the same tool commands alone, one after the other",
+               "validate production with the tools, unchanged re-run", "validate production --no-tools",
+               f"test suite ({QUICK_SUITE}, quick)"]
     for size in QUICK_SIZES:
         figures += [f"render+validate synthetic {size} rules", f"peak RSS synthetic {size} rules"]
     for figure in figures:

@@ -13,7 +13,8 @@ the file in-process into an output directory holding a previous render and check
 
 A second property throws random `--set PATH=VALUE` arguments at the production profile.
 
-CI runs 2,000 deterministic examples (`derandomize=True`) of the first property and 300 of the second;
+CI runs 2,000 deterministic examples of the first property (four tests of 500, each with its own fixed
+seed, so pytest-xdist's workers share them) and 300 of the second (`derandomize=True`);
 set LEANVIBE_PROPERTY_EXAMPLES to fewer for a quick local run (the second scales with it).  Most
 of an example's time is the product parsing the ~40 kB profile; a failure adds up to five minutes of
 Hypothesis shrinking, and the same failure is found on every run until it is fixed.
@@ -32,7 +33,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
 
@@ -41,6 +42,7 @@ from tests.conftest import PROFILES
 
 EXAMPLES = int(os.environ.get("LEANVIBE_PROPERTY_EXAMPLES", "2000"))
 SET_EXAMPLES = max(1, EXAMPLES * 3 // 20)  # 300 at the default
+SHARDS = 4  # the tests below that run the first property's examples (EXAMPLES in all)
 FUZZ_SETTINGS = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
@@ -395,10 +397,26 @@ def test_the_unmutated_starting_point_renders_like_production(workspace: Workspa
     assert snapshot(workspace.out) == workspace.before
 
 
-@settings(FUZZ_SETTINGS, max_examples=EXAMPLES)
-@given(data=st.data())
-def test_mutated_profiles_exit_cleanly_and_never_half_write(workspace: Workspace, data: st.DataObject) -> None:
-    render_into_previous(workspace, [], profile=profile_text(data))
+def _mutated_profiles(shard: int) -> Callable[[Workspace], None]:
+    """One shard of the first property: its own fixed seed, an equal share of the examples."""
+
+    examples = max(1, EXAMPLES // SHARDS + (shard < EXAMPLES % SHARDS))  # the shards' add up to EXAMPLES
+
+    @seed(shard)
+    @settings(FUZZ_SETTINGS, derandomize=False, database=None, max_examples=examples)
+    @given(data=st.data())
+    def test(workspace: Workspace, data: st.DataObject) -> None:
+        render_into_previous(workspace, [], profile=profile_text(data))
+
+    return test
+
+
+# The first property's examples in SHARDS tests, so pytest-xdist's workers share them (one test of EXAMPLES
+# examples was the suite's longest by far, ~5 minutes); each shard is deterministic by its seed, as derandomize was.
+test_mutated_profiles_exit_cleanly_and_never_half_write_0 = pytest.mark.long(_mutated_profiles(0))
+test_mutated_profiles_exit_cleanly_and_never_half_write_1 = pytest.mark.long(_mutated_profiles(1))
+test_mutated_profiles_exit_cleanly_and_never_half_write_2 = pytest.mark.long(_mutated_profiles(2))
+test_mutated_profiles_exit_cleanly_and_never_half_write_3 = pytest.mark.long(_mutated_profiles(3))
 
 
 def _set_segment(data: st.DataObject) -> str:
@@ -431,6 +449,7 @@ def set_argument(data: st.DataObject) -> str:
     return data.draw(st.sampled_from(shapes), label="shape")
 
 
+@pytest.mark.long
 @settings(FUZZ_SETTINGS, max_examples=SET_EXAMPLES)
 @given(data=st.data())
 def test_random_set_arguments_exit_cleanly_and_never_half_write(workspace: Workspace, data: st.DataObject) -> None:

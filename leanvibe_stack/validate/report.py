@@ -50,6 +50,7 @@ def print_summary(report: Report, stream: TextIO) -> None:
         console.print(table)
     for tool in report.tools:
         detail = f" ({tool.detail})" if tool.detail and tool.status != "failed" else ""
-        console.print(f"{tool.name}: {tool.status}{detail}", markup=False)
+        cached = " (cached verdict: same input, same tool version)" if tool.cached else ""
+        console.print(f"{tool.name}: {tool.status}{detail}{cached}", markup=False)
     console.print(f"{report.objects} objects: {len(report.errors)} error(s), {len(report.warnings)} warning(s)",
                   markup=False)
