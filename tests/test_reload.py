@@ -207,9 +207,21 @@ def test_diff_says_a_config_nobody_reloads_stays_old(production: list[Manifest])
         "StatefulSet/leanvibe-monitoring/loki: keeps the old config until its pods restart (loki-config changed)"]
 
 
+def test_diff_names_the_pod_template_when_more_than_the_checksum_changed(production: list[Manifest]) -> None:
+    # A new container (e.g. a sidecar) restarts Prometheus although its changed rules alone would reload.
+    changed = edited(production)
+    (prometheus,) = [m for m in changed if m.kind == "StatefulSet" and m.name == "prometheus"]
+    prometheus.obj["spec"]["template"]["spec"]["containers"][0]["args"].append("--query.timeout=1m")
+    (rules,) = [m for m in changed if m.kind == "ConfigMap" and m.name == "prometheus-rules"]
+    key = next(iter(rules.obj["data"]))
+    rules.obj["data"][key] += "# changed\n"
+    assert [str(n) for n in compare(production, changed).pods] == [
+        "StatefulSet/leanvibe-monitoring/prometheus: restarts (pod template, prometheus-rules changed)"]
+
+
 def test_diff_says_adding_a_dashboard_restarts_grafana(production: list[Manifest], tmp_path: Path) -> None:
     # A new dashboard is a new source of Grafana's projected volume: a pod template change.
     changed = render_child(tmp_path, "grafana:\n  dashboards:\n    extra:\n"
                                      f"      file: {PROFILES / 'dashboards' / 'leanvibe-overview.json'}\n")
     assert [str(n) for n in compare(production, changed).pods] == [
-        "Deployment/leanvibe-monitoring/grafana: restarts (grafana-dashboard-extra changed)"]
+        "Deployment/leanvibe-monitoring/grafana: restarts (pod template, grafana-dashboard-extra changed)"]

@@ -169,7 +169,11 @@ def _pod_notes(before: dict[Key, Manifest], after: dict[Key, Manifest],
         causes = sorted((kind, name) for kind, name in _mounted(old.obj) | _mounted(new.obj)
                         if (kind, new.namespace, name) in configs)
         if _pod_template(old.obj) != _pod_template(new.obj):
-            notes.append(PodNote(label(key), RESTARTS, tuple(_cause_name(kind, name) for kind, name in causes)))
+            # Beyond its checksum, the template itself changed (a container, flags, a volume): that restarts the
+            # pods even when every changed config would have been reloaded; say so first.
+            template = ("pod template",) if _without_checksum(old.obj) != _without_checksum(new.obj) else ()
+            names = (*template, *(_cause_name(kind, name) for kind, name in causes))
+            notes.append(PodNote(label(key), RESTARTS, names))
         elif causes:
             notes += _reload_notes(label(key), new, after, causes)
     return notes
@@ -270,18 +274,24 @@ def _embedded_keys(old: Manifest, new: Manifest) -> list[str]:
 
 def _body(manifest: Manifest, embedded: list[str]) -> str:
     """The object's YAML with embedded files as placeholders and without its checksum annotation."""
-    obj = copy.deepcopy(manifest.obj)
+    obj = _without_checksum(manifest.obj)
     data = obj.get("data")
     for key in embedded:
         if isinstance(data, dict) and key in data:
             data[key] = EMBEDDED
+    return yamlio.dump(obj)
+
+
+def _without_checksum(original: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the object without its pod template's checksum annotation."""
+    obj = copy.deepcopy(original)
     metadata = _pod_template(obj).get("metadata")
     annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
     if isinstance(metadata, dict) and isinstance(annotations, dict) and CHECKSUM in annotations:
         del annotations[CHECKSUM]
         if not annotations:
             del metadata["annotations"]
-    return yamlio.dump(obj)
+    return obj
 
 
 def _pod_template(obj: dict[str, Any]) -> dict[str, Any]:
