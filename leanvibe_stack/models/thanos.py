@@ -10,7 +10,7 @@ credentials, so the bucket each environment uses is known, checked and never ano
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -274,18 +274,29 @@ def _probe(path: str) -> Any:
                  description=f"HTTP probe on `{path}`.")
 
 
-class ThanosSidecar(Container):
-    """The sidecar in every Prometheus pod: serves the replica's data over gRPC (StoreAPI) and uploads each
-    2 h block to the object store.  It runs with the Prometheus pod's non-root identity."""
+class ThanosProcess(StrictModel):
+    """What every Thanos process has: the `thanos <command>` it runs, its HTTP probes, and the profile's extra
+    flags, each checked against that command's flags at the pinned version."""
 
+    command: ClassVar[str]
     liveness_probe: HttpProbe = _probe("/-/healthy")
     readiness_probe: HttpProbe = _probe("/-/ready")
-    extra_args: list[str] = Field(default_factory=list, description="More `thanos sidecar` flags.")
+    extra_args: list[str] = Field(default_factory=list,
+                                  description="More flags of this Thanos command (refused: unknown flags, and "
+                                  "those the stack renders itself).")
 
     @field_validator("extra_args")
     @classmethod
     def _known_flags(cls, args: list[str]) -> list[str]:
-        return _extra_args("sidecar", args)
+        return _extra_args(cls.command, args)
+
+
+class ThanosSidecar(Container, ThanosProcess):
+    """The sidecar in every Prometheus pod: serves the replica's data over gRPC (StoreAPI) and uploads each
+    2 h block to the object store.  It runs with the Prometheus pod's non-root identity."""
+
+    command = "sidecar"
+
 
 
 class RemoteTls(StrictModel):
@@ -314,8 +325,10 @@ class RemoteEndpoint(StrictModel):
     tls: RemoteTls = Field(description="TLS settings; every remote endpoint is read over TLS.")
 
 
-class ThanosQuery(NonRootWorkload):
+class ThanosQuery(NonRootWorkload, ThanosProcess):
     """Thanos Query: one PromQL API over every sidecar and store gateway, deduplicating the replicas."""
+
+    command = "query"
 
     replicas: int = Field(2, ge=1, le=MAX_REPLICAS, description="Stateless replicas behind one Service.")
     partial_response: bool = Field(
@@ -327,14 +340,6 @@ class ThanosQuery(NonRootWorkload):
         "then costs a warning, not the dashboard.")
     remote_endpoints: dict[DnsLabel, RemoteEndpoint] = Field(
         default_factory=dict, description="Other clusters' Query endpoints, keyed by name.")
-    liveness_probe: HttpProbe = _probe("/-/healthy")
-    readiness_probe: HttpProbe = _probe("/-/ready")
-    extra_args: list[str] = Field(default_factory=list, description="More `thanos query` flags.")
-
-    @field_validator("extra_args")
-    @classmethod
-    def _known_flags(cls, args: list[str]) -> list[str]:
-        return _extra_args("query", args)
 
     @model_validator(mode="after")
     def _store_timeout_below_query_timeout(self) -> ThanosQuery:
@@ -345,21 +350,15 @@ class ThanosQuery(NonRootWorkload):
         return self
 
 
-class ThanosStore(NonRootWorkload):
+class ThanosStore(NonRootWorkload, ThanosProcess):
     """The store gateway: serves the object store's blocks over gRPC; its volume caches index headers."""
+
+    command = "store"
 
     replicas: int = Field(1, ge=1, le=MAX_REPLICAS, description="Replicas, each serving every block.")
     storage: Storage = Field(description="Per-replica cache volume (index headers), e.g. `20Gi`.")
     index_cache_size: str = Field("1GB", description="In-memory index cache (`--index-cache-size`).",
                                   pattern=r"^\d+(B|KB|MB|GB|TB)$")
-    liveness_probe: HttpProbe = _probe("/-/healthy")
-    readiness_probe: HttpProbe = _probe("/-/ready")
-    extra_args: list[str] = Field(default_factory=list, description="More `thanos store` flags.")
-
-    @field_validator("extra_args")
-    @classmethod
-    def _known_flags(cls, args: list[str]) -> list[str]:
-        return _extra_args("store", args)
 
 
 # The compactor makes 5 m blocks from raw blocks older than 40 h, and 1 h blocks from 5 m blocks older than
@@ -376,16 +375,15 @@ class CompactorRetention(StrictModel):
     one_hour: Duration = Field(description="1-hour downsampled blocks (`--retention.resolution-1h`).")
 
 
-class ThanosCompactor(NonRootWorkload):
+class ThanosCompactor(NonRootWorkload, ThanosProcess):
     """The compactor: compacts, downsamples and applies retention in the bucket.  Exactly one runs per bucket
     (two would compact the same blocks: overlaps, then a halt), so there is no replica count."""
+
+    command = "compact"
 
     storage: Storage = Field(description="Scratch volume: it holds the blocks of the largest compaction group.")
     downsampling: bool = Field(True, description="Make 5 m and 1 h blocks for long-range queries.")
     retention: CompactorRetention = Field(description="Retention per resolution.")
-    liveness_probe: HttpProbe = _probe("/-/healthy")
-    readiness_probe: HttpProbe = _probe("/-/ready")
-    extra_args: list[str] = Field(default_factory=list, description="More `thanos compact` flags.")
 
     @model_validator(mode="before")
     @classmethod
@@ -394,11 +392,6 @@ class ThanosCompactor(NonRootWorkload):
             raise ValueError(at(("replicas",), "the compactor always runs exactly one pod per bucket: two would "
                                                "compact the same blocks into overlapping ones and halt"))
         return data
-
-    @field_validator("extra_args")
-    @classmethod
-    def _known_flags(cls, args: list[str]) -> list[str]:
-        return _extra_args("compact", args)
 
     @model_validator(mode="after")
     def _downsampling_has_its_input(self) -> ThanosCompactor:

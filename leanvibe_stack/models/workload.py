@@ -73,6 +73,12 @@ class HttpProbe(StrictModel):
     timeout_seconds: int = Field(1, ge=1, le=3600, description="Seconds before a probe times out.")
     failure_threshold: int = Field(3, ge=1, le=100, description="Consecutive failures before acting.")
 
+    def kubernetes(self, port: str) -> dict[str, Any]:
+        """The probe as a container spec has it, against the named `port`."""
+        return {"httpGet": {"path": self.path, "port": port}, "initialDelaySeconds": self.initial_delay_seconds,
+                "periodSeconds": self.period_seconds, "timeoutSeconds": self.timeout_seconds,
+                "failureThreshold": self.failure_threshold}
+
 
 # The shortest startup budget (initial delay + period x failures) a TSDB workload accepts: replaying the
 # WAL of a large volume takes minutes, and until the startup probe passes no liveness probe runs.

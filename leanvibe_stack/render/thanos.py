@@ -79,8 +79,8 @@ def sidecar_container(stack: Stack, prometheus_port: int, tsdb_path: str, volume
                  f"--http-address=0.0.0.0:{HTTP_PORT}", *sidecar.extra_args],
         "ports": [{"name": "grpc", "containerPort": GRPC_PORT}, {"name": "thanos-http", "containerPort": HTTP_PORT}],
         "resources": sidecar.resources.model_dump(mode="json", exclude_none=True),
-        "livenessProbe": _probe(sidecar.liveness_probe, "thanos-http"),
-        "readinessProbe": _probe(sidecar.readiness_probe, "thanos-http"),
+        "livenessProbe": sidecar.liveness_probe.kubernetes("thanos-http"),
+        "readinessProbe": sidecar.readiness_probe.kubernetes("thanos-http"),
         "securityContext": RESTRICTED_CONTAINER,
         "volumeMounts": [{"name": volume, "mountPath": tsdb_path},
                          {"name": "objstore", "mountPath": OBJSTORE_DIR, "readOnly": True}],
@@ -193,7 +193,7 @@ def _query(stack: Stack, thanos: Thanos, topo: Topology, c: Component) -> list[M
                       # Query would re-read the file within --endpoint.sd-config-reload-interval (5m); rolling
                       # the stateless replicas applies a change at once, and `diff` says so.
                       checksum=checksum(endpoints),
-                      probes=_probes(query), port=HTTP_PORT, grpc_port=GRPC_PORT),
+                      port=HTTP_PORT, grpc_port=GRPC_PORT),
     ]
     if query.replicas > 1:
         objects.append(render_object("common/poddisruptionbudget.yaml.j2", c.name, c=c))
@@ -220,7 +220,7 @@ def _store(stack: Stack, thanos: Thanos, topo: Topology, c: Component) -> list[M
                       placement=pod_placement(store, spread=c),
                       image=image_ref(store.image, stack.global_), pull_policy=stack.global_.image_pull_policy,
                       args=args, annotations=workload_annotations(stack), volumes=[objstore_volume(stack)],
-                      probes=_probes(store), port=HTTP_PORT, grpc_port=GRPC_PORT, data_dir=DATA_DIR,
+                      port=HTTP_PORT, grpc_port=GRPC_PORT, data_dir=DATA_DIR,
                       objstore_dir=OBJSTORE_DIR),
     ]
     if store.replicas > 1:
@@ -251,20 +251,10 @@ def _compactor(stack: Stack, thanos: Thanos, topo: Topology, c: Component) -> li
                       placement=pod_placement(compactor),
                       image=image_ref(compactor.image, stack.global_), pull_policy=stack.global_.image_pull_policy,
                       args=args, annotations=workload_annotations(stack), volumes=[objstore_volume(stack)],
-                      probes=_probes(compactor), port=HTTP_PORT, data_dir=DATA_DIR, objstore_dir=OBJSTORE_DIR),
+                      port=HTTP_PORT, data_dir=DATA_DIR, objstore_dir=OBJSTORE_DIR),
     ]
     if stack.global_.network_policy.enabled:
         rules = [IngressRule([(HTTP_PORT, "TCP")], [Peer(topo.prometheus)]).as_policy_rule(c.namespace)]
         objects.append(render_object("common/networkpolicy.yaml.j2", c.name, c=c, rules=rules))
     return objects
 
-
-def _probe(probe: Any, port: str) -> dict[str, Any]:
-    return {"httpGet": {"path": probe.path, "port": port}, "initialDelaySeconds": probe.initial_delay_seconds,
-            "periodSeconds": probe.period_seconds, "timeoutSeconds": probe.timeout_seconds,
-            "failureThreshold": probe.failure_threshold}
-
-
-def _probes(workload: Any) -> dict[str, Any]:
-    return {"livenessProbe": _probe(workload.liveness_probe, "http"),
-            "readinessProbe": _probe(workload.readiness_probe, "http")}
