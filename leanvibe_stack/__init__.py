@@ -5,6 +5,7 @@ its own stage and the stages listed before it, and no import circle exists anywh
 (tests/test_architecture.py reads this list and enforces both; ARCHITECTURE.md explains each stage):
 
     __init__ errors manifest yamlio credentials   the words every stage shares
+    sources cachedir                              the user's files a render read; where caches live
     goregex                                       Go's regexp (RE2) for every regex Go programs read
     models                                        the typed profile: one module per component
     profiles                                      find, load and merge profiles into a Stack
@@ -15,7 +16,7 @@ its own stage and the stages listed before it, and no import circle exists anywh
     api                                           library entry points: render, validate, write, check
     commands                                      one module per CLI command
     cli                                           the typer app, its global options, the error boundary
-    launcher __main__                             the console entry point
+    launcher __main__ rendercache                 the console entry point; an unchanged render replayed
 """
 
 __version__ = "0.1.0"

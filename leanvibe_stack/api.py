@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from leanvibe_stack import output
+from leanvibe_stack import output, sources
 from leanvibe_stack.errors import InputError, LeanvibeError
 from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.profiles import (
@@ -177,10 +177,11 @@ def other_identities(loaded: LoadedProfile, profiles_dir: Path | None) -> list[I
     """The identities of the renderable profiles beside `loaded` and in the profiles directory; a file that
     does not load as one (abstract, broken, not a profile) is skipped: rendering it reports why."""
     found = []
-    for directory in dict.fromkeys(d.resolve() for d in (loaded.path.parent, profiles_dir or default_profiles_dir())):
+    for directory in dict.fromkeys(sources.resolve(d) for d in (loaded.path.parent,
+                                                                 profiles_dir or default_profiles_dir())):
         for name in available_profiles(directory):
             path = directory / f"{name}.yaml"
-            if path != loaded.path.resolve():
+            if path != sources.resolve(loaded.path):
                 identity = _identity(path, path.stat().st_mtime_ns)
                 if identity is not None:
                     found.append(identity)

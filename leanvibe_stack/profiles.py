@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from leanvibe_stack import yamlio
+from leanvibe_stack import sources, yamlio
 from leanvibe_stack.credentials import REFERENCE_HINT, article, looks_like
 from leanvibe_stack.errors import Location, Problem, ProfileError
 
@@ -57,18 +57,18 @@ class LoadedProfile:
 
 def shipped_profiles_dir() -> Path:
     """Profiles inside the installed package, or the repo's when running from a checkout."""
-    return PACKAGE_PROFILES if PACKAGE_PROFILES.is_dir() else REPO_PROFILES
+    return PACKAGE_PROFILES if sources.is_dir(PACKAGE_PROFILES) else REPO_PROFILES
 
 
 def default_profiles_dir(cwd: Path | None = None) -> Path:
     """`./profiles` when the working directory has one (the repo workflow), else the shipped ones."""
     local = (cwd or Path.cwd()) / "profiles"
-    return local if local.is_dir() else shipped_profiles_dir()
+    return local if sources.is_dir(local) else shipped_profiles_dir()
 
 
 def available_profiles(profiles_dir: Path) -> list[str]:
     """Names of the profiles in a directory."""
-    return sorted(p.stem for p in profiles_dir.glob("*.yaml"))
+    return [path.stem for path in sources.profile_files(profiles_dir)]
 
 
 def renderable_profiles(profiles_dir: Path) -> list[str]:
@@ -86,12 +86,12 @@ def resolve_profile(spec: str, profiles_dir: Path | None = None) -> Path:
     """Turn `--profile` (a name or a path to a file) into a file path."""
     if spec.endswith((".yaml", ".yml")) or "/" in spec:
         path = Path(spec)
-        if not path.is_file():
+        if not sources.is_file(path):
             raise ProfileError([Problem(f"profile file {spec} does not exist or is not a file")])
         return path
     directory = profiles_dir or default_profiles_dir()
     path = directory / f"{spec}.yaml"
-    if not path.is_file():
+    if not sources.is_file(path):
         names = ", ".join(renderable_profiles(directory)) or "none"
         raise ProfileError([Problem(f"no profile named {spec!r} in {directory} (available: {names})")])
     return path
@@ -189,7 +189,7 @@ def _credentials(data: dict[str, Any], locations: dict[YamlPath, Location]) -> l
 def load_with_parents(path: Path, chain: tuple[Path, ...] = (),
                       profiles_dir: Path | None = None) -> tuple[dict[str, Any], dict[YamlPath, Location]]:
     """A profile file merged over its `extends` chain, unvalidated, with the location of every value."""
-    resolved = path.resolve()
+    resolved = sources.resolve(path)
     if resolved in chain:
         cycle = " -> ".join(str(p) for p in (*chain, resolved))
         raise ProfileError([Problem(f"`extends` cycle: {cycle}", location=Location(path, 1))])
@@ -200,15 +200,15 @@ def load_with_parents(path: Path, chain: tuple[Path, ...] = (),
     if not isinstance(parent, str):
         raise ProfileError([Problem("must name a profile", field="extends", location=locations[("extends",)])])
     candidates = _parent_candidates(path, parent, profiles_dir)
-    parent_path = next((candidate for candidate in candidates if candidate.is_file()), None)
+    parent_path = next((candidate for candidate in candidates if sources.is_file(candidate)), None)
     if parent_path is None:
         looked = ", ".join(str(candidate) for candidate in candidates)
         close = difflib.get_close_matches(parent, _profile_names(candidates), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise ProfileError([Problem(f"parent profile {parent!r} not found (looked at {looked}){hint}", "extends",
                                     locations[("extends",)])])
-    if parent_path.resolve() in (*chain, resolved):
-        cycle = " -> ".join(str(p) for p in (*chain, resolved, parent_path.resolve()))
+    if sources.resolve(parent_path) in (*chain, resolved):
+        cycle = " -> ".join(str(p) for p in (*chain, resolved, sources.resolve(parent_path)))
         raise ProfileError([Problem(f"`extends` cycle: {cycle}", "extends", locations[("extends",)])])
     base, base_locations = load_with_parents(parent_path, (*chain, resolved), profiles_dir)
     base.pop("abstract", None)  # being a parent-only profile is not inherited
@@ -244,7 +244,7 @@ def _parent_candidates(child: Path, parent: str, profiles_dir: Path | None) -> l
         return [child.parent / parent]
     places: list[Path] = []
     for directory in (child.parent, profiles_dir or default_profiles_dir(), shipped_profiles_dir()):
-        if all(directory.resolve() != place.resolve() for place in places):
+        if all(sources.resolve(directory) != sources.resolve(place) for place in places):
             places.append(directory)
     return [directory / f"{parent}.yaml" for directory in places]
 
@@ -285,9 +285,9 @@ def _merge_mapping(
 
 def load_yaml_file(path: Path) -> tuple[dict[str, Any], dict[YamlPath, Location]]:
     """Parse one profile file into plain data plus the location of every key."""
-    if path.is_dir():
+    if sources.is_dir(path):
         raise ProfileError([Problem("is a directory, expected a profile file", location=Location(path, 1))])
-    raw = path.read_bytes()
+    raw = sources.read_bytes(path)
     if len(raw) > MAX_PROFILE_BYTES:
         raise ProfileError([Problem(f"file is larger than {MAX_PROFILE_BYTES} bytes", location=Location(path, 1))])
     try:
@@ -449,7 +449,7 @@ def _resolve_path_fields(data: dict[str, Any], base_dir: Path) -> None:
             if isinstance(parent.get(key), str):
                 path = base_dir / parent[key]
                 try:
-                    parent[key] = str(path.resolve())
+                    parent[key] = str(sources.resolve(path))
                 except (OSError, ValueError):  # e.g. a NUL in the name: the model reports it at the line
                     parent[key] = str(path)
 

@@ -17,6 +17,9 @@ from leanvibe_stack.render import render_stack
 # The release catalogue's verdicts depend on the day: every test (and every CLI it starts) checks as of
 # this one, so a run next year gives the same results.
 os.environ.setdefault("LEANVIBE_TODAY", "2026-12-05")
+# Tests of rendering test the render, never a replay of an earlier one: the render cache (rendercache.py) is
+# off for every test and CLI it starts, except in tests/test_render_cache.py, which turns it on in its own dir.
+os.environ["LEANVIBE_RENDER_CACHE"] = "off"
 
 REPO = Path(__file__).resolve().parent.parent
 PROFILES = REPO / "profiles"

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
+from leanvibe_stack import sources
 from leanvibe_stack.models.base import DnsLabel, LabelName, SecretRef, StrictModel, at
 from leanvibe_stack.models.ingress import UiIngress
 from leanvibe_stack.models.workload import HttpProbe, NonRootWorkload
@@ -104,7 +105,7 @@ class Datasource(StrictModel):
 def load_dashboard(file: Path) -> dict[str, Any]:
     """A dashboard file's model, checked to be what Grafana's file provisioning accepts."""
     try:
-        model = json.loads(file.read_text(encoding="utf-8"))
+        model = json.loads(sources.read_text(file))
     except OSError as error:
         raise ValueError(f"cannot read dashboard {file}: {error.strerror}") from error
     except (UnicodeDecodeError, json.JSONDecodeError) as error:

@@ -7,11 +7,8 @@ change to an input or to the tool's version is a different key, so a verdict is 
 anything but the same input to the same tool version.  A run that timed out or could not start is never
 stored.
 
-Where: `$LEANVIBE_TOOL_CACHE`, or a private per-user directory under the temp dir
-(`<tmp>/leanvibe-tool-cache-<uid>`, mode 0700 and owned by the user, checked as Jinja checks its bytecode
-cache: another user must not be able to plant a verdict).  `LEANVIBE_TOOL_CACHE=off` turns it off.  Safe
-to delete at any time; entries are written atomically, so concurrent runs may share it.  A cache that
-cannot be read or written is skipped, never an error.
+Where: `$LEANVIBE_TOOL_CACHE`, or the private per-user `<tmp>/leanvibe-tool-cache-<uid>` (`cachedir`);
+`LEANVIBE_TOOL_CACHE=off` turns it off.  Entries are written atomically, so concurrent runs may share it.
 """
 
 from __future__ import annotations
@@ -20,15 +17,14 @@ import contextlib
 import hashlib
 import json
 import os
-import stat
 import subprocess
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from leanvibe_stack import cachedir
+
 ENV = "LEANVIBE_TOOL_CACHE"
-OFF = {"off", "0", "false", "no"}
 FORMAT = 1  # bump when the key or the entry changes shape: old entries are then never read
 
 
@@ -43,33 +39,7 @@ class Verdict:
 
 def directory() -> Path | None:
     """The cache directory, created if needed; None when turned off or not safe to use."""
-    configured = os.environ.get(ENV, "").strip()
-    if configured.lower() in OFF:
-        return None
-    try:
-        if configured:
-            path = Path(configured)
-            path.mkdir(parents=True, exist_ok=True)
-            return path
-        return _private_dir()
-    except OSError:
-        return None
-
-
-def _private_dir() -> Path | None:
-    if not hasattr(os, "getuid"):  # no per-user ownership to check
-        return None
-    path = Path(tempfile.gettempdir()) / f"leanvibe-tool-cache-{os.getuid()}"
-    try:
-        path.mkdir(mode=stat.S_IRWXU)
-    except FileExistsError:
-        pass
-    found = os.lstat(path)
-    if found.st_uid != os.getuid() or not stat.S_ISDIR(found.st_mode):
-        return None  # someone else's, or a symlink: never trusted
-    if stat.S_IMODE(found.st_mode) != stat.S_IRWXU:
-        os.chmod(path, stat.S_IRWXU)
-    return path
+    return cachedir.directory(ENV, "tool-cache")
 
 
 def key(tool: str, version: str, args: list[str], files: dict[str, str | None]) -> str:
@@ -99,23 +69,8 @@ def load(cache: Path, entry: str) -> Verdict | None:
 
 
 def store(cache: Path, entry: str, verdict: Verdict) -> None:
-    _write(cache / f"{entry}.json",
+    cachedir.write_atomically(cache / f"{entry}.json",
            json.dumps({"returncode": verdict.returncode, "stdout": verdict.stdout, "stderr": verdict.stderr}))
-
-
-def _write(path: Path, text: str) -> None:
-    """Atomically (readers see the whole file or none), or not at all."""
-    try:
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-    except OSError:
-        return
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temp, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
 
 
 # --- the tool's version ---------------------------------------------------------------------------------------
@@ -145,7 +100,7 @@ def version(program: str, cache: Path | None, timeout: float) -> str | None:
     if found is None:
         found = _ask_version(program, timeout)
         if found is not None and memo is not None:
-            _write(memo, found)
+            cachedir.write_atomically(memo, found)
     with _versions_lock:
         _versions[identity] = found
     return found

@@ -1,0 +1,194 @@
+"""An unchanged render replayed: `render --profile P` answers from its last run when nothing it depends on changed.
+
+A cold render is mostly start-up (importing typer, pydantic and building the profile models: ~400 ms of a
+~700 ms production render), paid again by every `render | kubectl apply`, every `render > file` in CI, every
+pre-commit run, although the inputs rarely changed since the last time.  So a successful render to stdout
+(exit 0) is kept, and replayed without importing any of that when a run asks the same question again.
+
+"The same question" is decided in two steps, so a stale answer is never given:
+
+1. The entry's name is the sha256 of what the command line and the installed program are: the arguments
+   (verbatim: the profile name, `--profiles-dir`, every `--set`, `--kube-version`, `--only`, `--no-validate`),
+   the working directory, every `LEANVIBE_*` variable (`LEANVIBE_PROFILE`, `LEANVIBE_TODAY`, ...), today's
+   date (support windows are judged on it), the Python version and executable, the name and content of
+   every file of this package (code, templates, shipped profiles and catalogues) and the names of every
+   installed distribution's metadata (so another version of pydantic, Jinja or kubernetes-validate, whose
+   schemas decide the verdict, is another entry).
+2. The entry keeps what the render read and looked at (`sources`: each profile file of the `extends` chain
+   and each dashboard by sha256, each path looked for and where each name resolved).  Before replaying,
+   every one of those questions is asked of the disk again; one different answer and the render runs.
+
+Only a plain render to stdout is kept: `--output-dir`, `--all`, `--check`, `--help`, `--debug` or any other
+option (or an option spelt some other way, e.g. `-pNAME`) runs the command as always.  A render that exits
+0 is kept with everything it printed (its warnings on stderr too); a failed one is never kept.
+
+Where: `$LEANVIBE_RENDER_CACHE`, or the private per-user `<tmp>/leanvibe-render-cache-<uid>` (`cachedir`);
+`LEANVIBE_RENDER_CACHE=off` turns it off.  Entries not rewritten for a week are removed when one is stored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from leanvibe_stack import cachedir, sources
+
+ENV = "LEANVIBE_RENDER_CACHE"
+FORMAT = 1  # bump when the key or the entry changes shape: old entries are then never read
+MAX_AGE_SECONDS = 7 * 24 * 3600
+PACKAGE = Path(__file__).resolve().parent
+CHECKOUT_TEMPLATES = PACKAGE.parent / "templates"  # render/engine.py's templates when running from a checkout
+_VALUED = {"--profile", "-p", "--profiles-dir", "--set", "--kube-version", "--only"}
+_FLAGS = {"--no-validate"}
+_METADATA = (".dist-info", ".egg-info", ".egg-link", ".pth")
+
+
+def cacheable(args: list[str]) -> bool:
+    """Whether a command line is a plain `render` to stdout with only the options a cached answer covers."""
+    if not args or args[0] != "render":
+        return False
+    rest = iter(args[1:])
+    for argument in rest:
+        name, has_value, _ = argument.partition("=")
+        if name in _FLAGS and not has_value:
+            continue
+        if name not in _VALUED or (has_value and not name.startswith("--")):
+            return False
+        if not has_value and next(rest, None) is None:
+            return False
+    return True
+
+
+def key(args: list[str]) -> str:
+    """The entry's name: the sha256 of the command line, its environment and the installed program."""
+    digest = hashlib.sha256()
+    header = {
+        "format": FORMAT,
+        "args": args,
+        "cwd": os.getcwd(),
+        "env": {name: value for name, value in os.environ.items() if name.startswith("LEANVIBE_") and name != ENV},
+        "today": time.strftime("%Y-%m-%d"),
+        "python": [sys.version, sys.executable],
+        "installed": _installed(),
+    }
+    digest.update(json.dumps(header, sort_keys=True).encode())
+    for root in (PACKAGE, CHECKOUT_TEMPLATES):
+        _add_tree(digest, root)
+    return digest.hexdigest()
+
+
+def _installed() -> list[str]:
+    """The metadata names of every installed distribution (they carry the version) on the import path."""
+    names = []
+    for entry in sys.path:
+        with contextlib.suppress(OSError):
+            names += [f"{entry}/{name}" for name in os.listdir(entry or ".") if name.endswith(_METADATA)]
+    return sorted(names)
+
+
+def _add_tree(digest: Any, root: Path) -> None:
+    """Every file under `root` (bytecode aside): its name, length and bytes."""
+    for directory, subdirectories, files in os.walk(root):  # top-down, in the order sorted here
+        subdirectories[:] = sorted(d for d in subdirectories if d != "__pycache__")
+        for name in sorted(files):
+            path = os.path.join(directory, name)
+            with open(path, "rb") as handle:
+                data = handle.read()
+            digest.update(f"\n{os.path.relpath(path, root)}\n{len(data)}\n".encode())
+            digest.update(data)
+
+
+def entry_for(args: list[str]) -> Path | None:
+    """Where the answer to this command line is kept; None when it is not cacheable or the cache is off."""
+    if not cacheable(args):
+        return None
+    cache = cachedir.directory(ENV, "render-cache")
+    return None if cache is None else cache / f"{key(args)}.json"
+
+
+def replay(entry: Path) -> bool:
+    """Print the kept answer if every input is unchanged; False when the command must run."""
+    kept = _load(entry)
+    if kept is None or not sources.unchanged(kept["observed"]):
+        return False
+    sys.stdout.write(kept["stdout"])
+    sys.stdout.flush()
+    sys.stderr.write(kept["stderr"])
+    return True
+
+
+def _load(path: Path) -> dict[str, Any] | None:
+    try:
+        entry = json.loads(path.read_text(encoding="utf-8"))
+        observed = [(str(q), str(p), str(a)) for q, p, a in entry["observed"]]
+        if not (isinstance(entry["stdout"], str) and isinstance(entry["stderr"], str)):
+            return None
+    except (OSError, ValueError, KeyError, TypeError):  # missing or damaged: render
+        return None
+    return {"observed": observed, "stdout": entry["stdout"], "stderr": entry["stderr"]}
+
+
+class _Copy(io.TextIOBase):
+    """A text stream that writes through to another and keeps a copy of what was written.
+
+    It has no `buffer`, so typer's echo writes text through it rather than bytes around it."""
+
+    def __init__(self, target: TextIO) -> None:
+        self.target = target
+        self.parts: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.target.write(text)
+        self.parts.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        self.target.flush()
+
+    def isatty(self) -> bool:
+        return self.target.isatty()
+
+    def fileno(self) -> int:
+        return self.target.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]  # TextIOBase declares it read-only
+        return self.target.encoding
+
+    @property
+    def errors(self) -> str | None:  # type: ignore[override]
+        return self.target.errors
+
+
+@contextlib.contextmanager
+def recording(entry: Path) -> Iterator[None]:
+    """Run the command with its output copied; keep the copy if the command exits 0."""
+    out, err = _Copy(sys.stdout), _Copy(sys.stderr)
+    sources.start()
+    sys.stdout, sys.stderr = out, err
+    try:
+        yield
+    except SystemExit as finished:
+        if finished.code in (0, None):
+            kept = {"observed": sources.observed(), "stdout": "".join(out.parts), "stderr": "".join(err.parts)}
+            cachedir.write_atomically(entry, json.dumps(kept))
+            _forget_old(entry.parent)
+        raise
+    finally:
+        sys.stdout, sys.stderr = out.target, err.target
+
+
+def _forget_old(cache: Path) -> None:
+    now = time.time()
+    for path in cache.glob("*.json"):
+        with contextlib.suppress(OSError):
+            if now - path.stat().st_mtime > MAX_AGE_SECONDS:
+                path.unlink()
