@@ -182,20 +182,31 @@ def other_identities(loaded: LoadedProfile, profiles_dir: Path | None) -> list[I
         for name in available_profiles(directory):
             path = directory / f"{name}.yaml"
             if path != sources.resolve(loaded.path):
-                identity = _identity(path, path.stat().st_mtime_ns)
+                identity = _identity(path)
                 if identity is not None:
                     found.append(identity)
     return found
 
 
-@functools.lru_cache(maxsize=64)
-def _identity(path: Path, mtime_ns: int) -> Identity | None:
+_identities: dict[Path, tuple[Identity | None, list[sources.Observation]]] = {}
+
+
+def _identity(path: Path) -> Identity | None:
+    """The identity of another profile, kept in memory while every file its loading read is unchanged (a
+    parent's edit counts: `render --all` and the tests load each profile many times)."""
     from leanvibe_stack.models.identity import identity_of
 
-    try:
-        return identity_of(load_profile(str(path)).stack)
-    except LeanvibeError:
-        return None
+    kept = _identities.get(path)
+    if kept is not None and sources.unchanged(kept[1]):
+        sources.note(kept[1])  # read now, as far as a kept render (rendercache) must know
+        return kept[0]
+    with sources.collect() as seen:
+        try:
+            identity = identity_of(load_profile(str(path)).stack)
+        except LeanvibeError:
+            identity = None
+    _identities[path] = (identity, seen)
+    return identity
 
 
 def _where_written(loaded: LoadedProfile, name: str) -> str | None:

@@ -11,14 +11,17 @@ nowhere else (tests/test_render_cache.py greps for it).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 Observation = tuple[str, str, str]  # (question, absolute path, answer)
 PROFILE_PATTERN = "*.yaml"  # the files a directory of profiles holds
 
 _seen: dict[tuple[str, str], str] = {}
+_collectors: list[dict[tuple[str, str], str]] = []  # `collect` blocks open now, innermost last
 
 
 def _digest(path: str) -> str:
@@ -44,7 +47,9 @@ def _answer(question: str, path: str) -> str:
 
 
 def _note(question: str, path: Path, answer: str) -> None:
-    _seen[(question, os.path.abspath(path))] = answer
+    seen = (question, os.path.abspath(path))
+    for observations in (_seen, *_collectors):
+        observations[seen] = answer
 
 
 def read_bytes(path: Path) -> bytes:
@@ -92,6 +97,26 @@ def profile_files(directory: Path) -> list[Path]:
 def start() -> None:
     """Forget what was seen: the next observations are one render's."""
     _seen.clear()
+
+
+@contextlib.contextmanager
+def collect() -> Iterator[list[Observation]]:
+    """What is read or looked at inside the block (the list is filled when it ends): a result kept in memory
+    by the caller is only as current as these, which `note` records again each time the result is reused."""
+    observations: dict[tuple[str, str], str] = {}
+    found: list[Observation] = []
+    _collectors.append(observations)
+    try:
+        yield found
+    finally:
+        _collectors.remove(observations)
+        found += [(question, path, answer) for (question, path), answer in observations.items()]
+
+
+def note(observations: list[Observation]) -> None:
+    """Record again what an earlier `collect` block saw (its result is being reused)."""
+    for question, path, answer in observations:
+        _seen[(question, path)] = answer
 
 
 def observed() -> list[Observation]:

@@ -53,7 +53,12 @@ def profiles(tmp_path: Path) -> Path:
 def run(cache: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Iterator[Runner]:
     calls: list[bool] = []
     real = cli.main
-    monkeypatch.setattr(cli, "main", lambda: (calls.append(True), real()))
+
+    def counted() -> None:
+        calls.append(True)
+        real()
+
+    monkeypatch.setattr(cli, "main", counted)
     threshold = gc.get_threshold()
 
     def runner(*args: str) -> Run:
@@ -86,7 +91,7 @@ def _append(path: Path, text: str) -> None:
 
 
 # Each edit leaves the output the same or changes it; either way the next render must really run.
-EDITS: dict[str, Callable[[Path], None]] = {
+EDITS: dict[str, Callable[[Path], object]] = {
     "the profile's parent": lambda d: _append(d / "base.yaml", "# a comment changes the file\n"),
     "the profile itself": lambda d: _append(d / "warned.yaml", "prometheus:\n  replicas: 3\n"),
     "a dashboard file": lambda d: _append(d / "dashboards" / "leanvibe-overview.json", "\n"),
@@ -97,7 +102,7 @@ EDITS: dict[str, Callable[[Path], None]] = {
 
 
 @pytest.mark.parametrize("edit", EDITS.values(), ids=EDITS.keys())
-def test_a_changed_input_renders_again(run: Runner, profiles: Path, edit: Callable[[Path], None]) -> None:
+def test_a_changed_input_renders_again(run: Runner, profiles: Path, edit: Callable[[Path], object]) -> None:
     args = ("render", "--profiles-dir", str(profiles), "--profile", "warned")
     assert run(*args).rendered
     edit(profiles)
@@ -277,3 +282,14 @@ def test_profiles_and_models_reach_the_disk_only_through_sources() -> None:
                 if name in FILE_SYSTEM_CALLS and not (isinstance(receiver, ast.Name) and receiver.id == "sources"):
                     found.append(f"{path.relative_to(REPO)}:{node.lineno}: {name}")
     assert found == []
+
+
+def test_a_render_notes_the_other_environments_even_when_their_identities_are_remembered(profiles: Path) -> None:
+    # api keeps other profiles' identities in memory; a second render in the same process must still note
+    # the files they came from, or its kept answer would survive an edit of them.
+    from leanvibe_stack import api, sources
+
+    for _ in range(2):
+        sources.start()
+        api.render_profile("development", profiles)
+        assert ("sha256", str(profiles / "staging.yaml")) in {(q, p) for q, p, _ in sources.observed()}
