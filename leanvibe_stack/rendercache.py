@@ -111,7 +111,10 @@ def entry_for(args: list[str]) -> Path | None:
     if not cacheable(args):
         return None
     cache = cachedir.directory(ENV, "render-cache")
-    return None if cache is None else cache / f"{key(args)}.json"
+    try:
+        return None if cache is None else cache / f"{key(args)}.json"
+    except OSError:  # e.g. the working directory was removed: the CLI says so, the cache stays out of it
+        return None
 
 
 def replay(entry: Path) -> bool:

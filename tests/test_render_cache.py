@@ -293,3 +293,12 @@ def test_a_render_notes_the_other_environments_even_when_their_identities_are_re
         sources.start()
         api.render_profile("development", profiles)
         assert ("sha256", str(profiles / "staging.yaml")) in {(q, p) for q, p, _ in sources.observed()}
+
+
+def test_a_removed_working_directory_is_left_to_the_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    monkeypatch.setenv(rendercache.ENV, str(tmp_path / "cache"))
+    assert rendercache.entry_for(["render", "--profile", "production"]) is None
