@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from benchmarks.run import QUICK_SIZES, QUICK_SUITE, console_script
+from benchmarks.run import QUICK_SIZES, QUICK_SUITE, QUICK_UNKNOWN_RULES, console_script
 from benchmarks.synthetic import alert_rule, copy_profiles, scrape_job, write_profile
 from leanvibe_stack.api import render_profile
 from leanvibe_stack.manifest import Manifest
@@ -36,6 +36,7 @@ def test_quick_benchmark_runs_and_prints_every_figure() -> None:
                "warm render+validate production (in-process)", "growth 10x input",
                "validate production with the tools, cache off", "the same tool commands alone, one after the other",
                "validate production with the tools, unchanged re-run", "validate production --no-tools",
+               f"validate FILE --no-tools, {QUICK_UNKNOWN_RULES:,} rules on unknown metrics",
                f"test suite ({QUICK_SUITE}, quick)"]
     for size in QUICK_SIZES:
         figures += [f"render+validate synthetic {size} rules", f"peak RSS synthetic {size} rules"]
