@@ -10,7 +10,7 @@ pre-commit run, although the inputs rarely changed since the last time.  So a su
 1. The entry's name is the sha256 of what the command line and the installed program are: the arguments
    (verbatim: the profile name, `--profiles-dir`, every `--set`, `--kube-version`, `--only`, `--no-validate`),
    the working directory, every `LEANVIBE_*` variable (`LEANVIBE_PROFILE`, `LEANVIBE_TODAY`, ...), today's
-   date (support windows are judged on it), the Python version and executable, the name and content of
+   date (support windows are judged on it), the Python version, executable and import path, the name and content of
    every file of this package (code, templates, shipped profiles and catalogues) and the names of every
    installed distribution's metadata (so another version of pydantic, Jinja or kubernetes-validate, whose
    schemas decide the verdict, is another entry).
@@ -23,7 +23,8 @@ option (or an option spelt some other way, e.g. `-pNAME`) runs the command as al
 0 is kept with everything it printed (its warnings on stderr too); a failed one is never kept.
 
 Where: `$LEANVIBE_RENDER_CACHE`, or the private per-user `<tmp>/leanvibe-render-cache-<uid>` (`cachedir`);
-`LEANVIBE_RENDER_CACHE=off` turns it off.  Entries not rewritten for a week are removed when one is stored.
+`LEANVIBE_RENDER_CACHE=off` turns it off.  When an entry is stored, those not rewritten for a week go, and
+the oldest beyond the 100 newest.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from leanvibe_stack import cachedir, sources
 ENV = "LEANVIBE_RENDER_CACHE"
 FORMAT = 1  # bump when the key or the entry changes shape: old entries are then never read
 MAX_AGE_SECONDS = 7 * 24 * 3600
+MAX_ENTRIES = 100  # beyond it the least recently written go (a 10,000-rule render keeps ~20 MB)
 PACKAGE = Path(__file__).resolve().parent
 CHECKOUT_TEMPLATES = PACKAGE.parent / "templates"  # render/engine.py's templates when running from a checkout
 _VALUED = {"--profile", "-p", "--profiles-dir", "--set", "--kube-version", "--only"}
@@ -76,7 +78,7 @@ def key(args: list[str]) -> str:
         "cwd": os.getcwd(),
         "env": {name: value for name, value in os.environ.items() if name.startswith("LEANVIBE_") and name != ENV},
         "today": time.strftime("%Y-%m-%d"),
-        "python": [sys.version, sys.executable],
+        "python": [sys.version, sys.executable, sys.path],
         "installed": _installed(),
     }
     digest.update(json.dumps(header, sort_keys=True).encode())
@@ -190,8 +192,14 @@ def recording(entry: Path) -> Iterator[None]:
 
 
 def _forget_old(cache: Path) -> None:
-    now = time.time()
+    """Remove entries not written for a week, and the oldest beyond MAX_ENTRIES."""
+    entries = []
     for path in cache.glob("*.json"):
         with contextlib.suppress(OSError):
-            if now - path.stat().st_mtime > MAX_AGE_SECONDS:
+            entries.append((path.stat().st_mtime, path))
+    entries.sort(reverse=True)
+    now = time.time()
+    for rank, (written, path) in enumerate(entries):
+        if rank >= MAX_ENTRIES or now - written > MAX_AGE_SECONDS:
+            with contextlib.suppress(OSError):
                 path.unlink()

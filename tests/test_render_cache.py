@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -302,3 +303,21 @@ def test_a_removed_working_directory_is_left_to_the_cli(tmp_path: Path, monkeypa
     gone.rmdir()
     monkeypatch.setenv(rendercache.ENV, str(tmp_path / "cache"))
     assert rendercache.entry_for(["render", "--profile", "production"]) is None
+
+
+def test_storing_an_entry_removes_week_old_ones_and_all_but_the_newest(run: Runner, profiles: Path, cache: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rendercache, "MAX_ENTRIES", 5)
+    cache.mkdir()
+    now = time.time()
+    for i in range(6):  # the newest first: entry-0 was written a minute ago, entry-5 six minutes ago
+        path = cache / f"entry-{i}.json"
+        path.write_text("{}", encoding="utf-8")
+        os.utime(path, (now - 60 * (i + 1), now - 60 * (i + 1)))
+    stale = cache / "stale.json"
+    stale.write_text("{}", encoding="utf-8")
+    os.utime(stale, (now - 8 * 24 * 3600, now - 8 * 24 * 3600))
+    run("render", "--profiles-dir", str(profiles), "--profile", "development")
+    kept = {path.name for path in cache.glob("*.json")}
+    assert len(kept) == 5 and {"entry-0.json", "entry-3.json"} <= kept
+    assert not {"entry-4.json", "entry-5.json", "stale.json"} & kept
