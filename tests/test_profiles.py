@@ -153,10 +153,11 @@ def test_libyaml_and_pure_python_parsers_build_the_same_data_and_lines(
     from leanvibe_stack import profiles
 
     assert yaml.__with_libyaml__, "PyYAML without libyaml: the fast path is not exercised"
-    fast = load_yaml_file(PROFILES / f"{name}.yaml")
+    data, locations = load_yaml_file(PROFILES / f"{name}.yaml")
+    fast = data, dict(locations)  # the lines are parsed on first use: here, before the parser changes
     monkeypatch.setattr(profiles, "_FastLoader", profiles._Loader)
-    pure = load_yaml_file(PROFILES / f"{name}.yaml")
-    assert fast == pure
+    data, locations = load_yaml_file(PROFILES / f"{name}.yaml")
+    assert fast == (data, dict(locations))
 
 
 def test_a_yaml_error_reads_the_same_with_libyaml_present(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -223,3 +224,93 @@ def test_a_trailing_newline_is_not_part_of_a_valid_value(setting: str) -> None:
     # and broke its YAML (exit 3).
     with pytest.raises(ProfileError):
         load_profile("production", PROFILES, [setting])
+
+
+# --- lazy line tracking: files are parsed without locations, and again with them only when one is read ---
+
+def test_an_error_deep_in_a_large_profile_names_its_line(tmp_path: Path) -> None:
+    """The lines come from a second, line-tracked parse; it must point where the first one found the error."""
+    rules = "".join(f"          Synthetic{i}:\n            expr: up == 0\n            for: {'5 minutes' if i == 1900 else '5m'}\n"
+                    "            labels: {severity: warning, team: platform}\n" for i in range(2000))
+    text = f"prometheus:\n  rule_groups:\n    synthetic.rules:\n      rules:\n{rules}"
+    path = _child(tmp_path, text)
+    expected = path.read_text().splitlines().index("            for: 5 minutes") + 1
+    with pytest.raises(ProfileError) as caught:
+        load_profile(str(path), overrides=["prometheus.replicas=2"])
+    [problem] = caught.value.problems
+    assert problem.field == "prometheus.rule_groups.synthetic.rules.rules.Synthetic1900.for"
+    assert problem.location is not None and (problem.location.file, problem.location.line) == (path, expected)
+    assert "is not a duration" in problem.message
+
+
+def test_locations_are_worked_out_once_and_only_when_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    from leanvibe_stack import profiles
+
+    parsed: list[Path] = []
+    located = profiles._located
+
+    def spy(text: str, path: Path) -> Any:
+        parsed.append(path)
+        return located(text, path)
+
+    monkeypatch.setattr(profiles, "_located", spy)
+    loaded = load_profile("production", PROFILES)
+    assert parsed == []  # a profile without errors never pays for its lines
+    expected = (PROFILES / "production.yaml").read_text().splitlines().index("prometheus:") + 1
+    location = loaded.locations[("prometheus",)]
+    assert (location.file, location.line) == (PROFILES / "production.yaml", expected)
+    assert PROFILES / "production.yaml" in parsed
+    count = len(parsed)
+    assert loaded.locations.get(("prometheus", "replicas")) is not None
+    assert len(parsed) == count  # worked out once
+
+
+_DOCUMENTS = {
+    "plain": "a: x\nb: [1, 2.5, true, null, ~, '3']\nc: {d: {e: [f, {g: h}]}}\n",
+    "alias": "a: &x [1, 2]\nb: *x\nc: &y {k: v}\nd: *y\n",
+    "scalar alias": "a: &x 1\nb: *x\n",
+    "merge key": "a: &x {k: v}\nb:\n  <<: *x\n",
+    "duplicate key": "a: 1\nb: 2\na: 3\n",
+    "non-text key": "a: {1: x}\n",
+    "null key": "a: {~: x}\n",
+    "tagged mapping as text": "a: !!str {k: v}\n",
+    "tagged mapping key": "? !!str {k: v}\n: 1\n",
+    "binary": "a: !!binary aGVsbG8=\n",
+    "timestamp": "a: !!timestamp 2026-12-05\nb: 2026-12-05\n",
+    "bad int": "a: !!int x\n",
+    "unknown tag": "a: !thing x\n",
+    "tagged sequence": "a: !!set {x: null}\n",
+    "deep": "a: " + "[" * 70 + "]" * 70 + "\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(_DOCUMENTS))
+def test_the_fast_builder_builds_what_the_line_tracked_builder_builds(name: str) -> None:
+    """`_FastBuilder` handles plain data and hands everything else to `_Builder`: same data, same errors."""
+    import yaml
+
+    from leanvibe_stack import profiles
+
+    def outcome(build: Any) -> Any:
+        try:
+            return build(profiles._compose(_DOCUMENTS[name]))
+        except (ProfileError, yaml.YAMLError) as error:  # load_yaml_file reports both with their line
+            return f"{type(error).__name__}: {error}"
+
+    path = Path("doc.yaml")
+    fast = outcome(lambda node: profiles._build(node, path)[0])
+    assert fast == outcome(lambda node: profiles._Builder(path).build(node, ()))
+    assert fast is not None
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in PROFILES.glob("*.yaml")))
+def test_shipped_profiles_build_the_same_without_lines(name: str) -> None:
+    from leanvibe_stack import profiles
+
+    node = profiles._compose((PROFILES / f"{name}.yaml").read_text())
+    assert node is not None
+    expected = profiles._Builder(PROFILES / f"{name}.yaml").build(node, ())
+    try:
+        assert profiles._FastBuilder().value(node, 0) == expected
+    except profiles._Unusual:
+        assert name == "base"  # base.yaml shares a list through an alias: the line-tracked builder builds it

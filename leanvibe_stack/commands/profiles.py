@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -153,7 +153,7 @@ def _ordered(value: Any, raw: Any, defaults: bool) -> Any:
     return value
 
 
-def _provenance(where: YamlPath, raw: Any, locations: dict[YamlPath, Location], base_dir: Path) -> str:
+def _provenance(where: YamlPath, raw: Any, locations: Mapping[YamlPath, Location], base_dir: Path) -> str:
     """`file:line` (relative to `base_dir`) of the value at `where`, `--set`, or `default` (no file wrote it)."""
     node, depth = raw, 0
     for part in where:
