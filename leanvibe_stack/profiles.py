@@ -462,19 +462,21 @@ _PLAIN_SCALAR_TAGS = frozenset(f"tag:yaml.org,2002:{kind}" for kind in ("int", "
 
 
 class _FastBuilder:
-    """What `_Builder` builds from plain data (text-keyed mappings, lists, implicit scalars), without
-    recording locations, in a third of its time.
+    """What `_Builder` builds from plain data (text-keyed mappings, lists, implicit scalars, aliases),
+    without recording locations, in a fifth of its time.
 
-    At anything else (an alias, a merge key, a key twice or not text, another tag, a value its constructor
-    rejects, too many nodes or levels) it stops with `_Unusual`, and `_Builder` builds the tree again: so
-    every error, and every value of an unusual document, is `_Builder`'s own.  Scalar values are read in
-    the loops, not through a call each: they are most of the nodes.
+    At anything else (a merge key, a key twice or not text, another tag, a value its constructor
+    rejects, too many nodes, levels or alias copies) it stops with `_Unusual`, and `_Builder` builds the
+    tree again: so every error, and every value of an unusual document, is `_Builder`'s own.  It counts
+    nodes and alias copies as `_Builder` does, so it stops no later.  Scalar values are read in the
+    loops, not through a call each: they are most of the nodes.
     """
 
     def __init__(self) -> None:
         self.constructor = yaml.SafeLoader("")
         self.nodes = 1
-        self.seen: set[int] = set()
+        self.expanded = 0
+        self.sizes: dict[int, int] = {}
 
     def value(self, node: yaml.Node, depth: int) -> Any:
         kind = node.__class__
@@ -487,25 +489,32 @@ class _FastBuilder:
                 return self.constructor.construct_object(node, deep=True)
             except (ValueError, TypeError, OverflowError, yaml.YAMLError) as error:
                 raise _Unusual from error
-        if depth > MAX_DEPTH or id(node) in self.seen:  # too deep, or an alias: `_Builder` counts copies
+        if depth > MAX_DEPTH:
             raise _Unusual
-        self.seen.add(id(node))
+        if id(node) in self.sizes:  # an alias: a copy, counted
+            self.expanded += self.sizes[id(node)]
+            if self.expanded > MAX_ALIAS_EXPANSION:
+                raise _Unusual
+        start = self.nodes
         self.nodes += len(node.value)
         if self.nodes > MAX_NODES:
             raise _Unusual
         scalar, text, deeper = yaml.ScalarNode, _STR_TAG, depth + 1
+        value: Any
         if kind is yaml.MappingNode and node.tag == _MAP_TAG:
-            mapping: dict[str, Any] = {}
+            value = {}
             for key_node, item in node.value:
-                if key_node.tag != text or key_node.__class__ is not scalar or key_node.value in mapping:
+                if key_node.tag != text or key_node.__class__ is not scalar or key_node.value in value:
                     raise _Unusual
-                mapping[key_node.value] = (item.value if item.tag == text and item.__class__ is scalar
-                                           else self.value(item, deeper))
-            return mapping
-        if kind is yaml.SequenceNode and node.tag == _SEQ_TAG:
-            return [item.value if item.tag == text and item.__class__ is scalar else self.value(item, deeper)
-                    for item in node.value]
-        raise _Unusual
+                value[key_node.value] = (item.value if item.tag == text and item.__class__ is scalar
+                                         else self.value(item, deeper))
+        elif kind is yaml.SequenceNode and node.tag == _SEQ_TAG:
+            value = [item.value if item.tag == text and item.__class__ is scalar else self.value(item, deeper)
+                     for item in node.value]
+        else:
+            raise _Unusual
+        self.sizes.setdefault(id(node), self.nodes - start)
+        return value
 
 
 class _Builder:
