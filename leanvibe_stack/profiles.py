@@ -6,7 +6,7 @@ included) replaces the parent's, and `null` deletes the parent's key.  Collectio
 override (scrape jobs, rules, receivers, routes, dashboards) are mappings keyed by name, so a
 child changes one entry without copying the rest.
 
-One module on purpose (~600 lines): reading a file, merging parents and `--set`, and turning model
+One module on purpose (~700 lines): reading a file, merging parents and `--set`, and turning model
 errors into `file:line` messages all share one table of value locations, kept private to it.
 
 That table is lazy: a file is parsed once without it (most profiles load without any error, and a
@@ -83,6 +83,9 @@ class Locations(Mapping[YamlPath, Location]):
 
     def __len__(self) -> int:
         return len(self.table())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return Locations.known, (self.table(),)  # the closures do not pickle; their table does
 
 
 @dataclass(frozen=True)

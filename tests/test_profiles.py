@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -264,6 +265,7 @@ def test_locations_are_worked_out_once_and_only_when_read(monkeypatch: pytest.Mo
     count = len(parsed)
     assert loaded.locations.get(("prometheus", "replicas")) is not None
     assert len(parsed) == count  # worked out once
+    assert pickle.loads(pickle.dumps(loaded)).locations == loaded.locations
 
 
 _DOCUMENTS = {
