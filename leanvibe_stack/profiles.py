@@ -88,6 +88,11 @@ class Locations(Mapping[YamlPath, Location]):
         return Locations.known, (self.table(),)  # the closures do not pickle; their table does
 
 
+def _table(locations: Mapping[YamlPath, Location]) -> Mapping[YamlPath, Location]:
+    """The dict behind `locations`: reading a Mapping subclass item by item runs Python code per key."""
+    return locations.table() if isinstance(locations, Locations) else locations
+
+
 @dataclass(frozen=True)
 class LoadedProfile:
     """A merged, validated profile and where each of its values was written."""
@@ -271,7 +276,8 @@ def merge_layer(
     if changes_environment(base, layer):
         base, removed = forget(base)
         parent_locations = base_locations
-        base_locations = Locations(lambda: {path: loc for path, loc in parent_locations.items() if path not in removed})
+        base_locations = Locations(lambda: {path: loc for path, loc in _table(parent_locations).items()
+                                            if path not in removed})
     return merge(base, base_locations, layer, layer_locations)
 
 
@@ -305,10 +311,10 @@ def merge(
 
     def locations() -> dict[YamlPath, Location]:
         table = {
-            path: loc for path, loc in base_locations.items()
+            path: loc for path, loc in _table(base_locations).items()
             if not any(path[:end] in replaced for end in range(1, len(path) + 1))
         }
-        table.update(override_locations)
+        table.update(_table(override_locations))
         return table
 
     return merged, Locations(locations)
