@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from leanvibe_stack import output, sources
+from leanvibe_stack import output, sources, yamlio
 from leanvibe_stack.errors import InputError, LeanvibeError
 from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.profiles import (
@@ -57,12 +57,13 @@ def render_profile(spec: str, profiles_dir: Path | None = None, *, validate: boo
     from leanvibe_stack.render import render_stack  # the models, imported only by what renders (not validate PATH)
 
     loaded = load_profile(spec, profiles_dir, overrides)
-    manifests = render_stack(loaded.stack)
-    report = None
-    if validate:
+    if not validate:
+        return Rendered(loaded.name, render_stack(loaded.stack), None)
+    with yamlio.remembering():  # the checks get the config files' data from the renderer, not by parsing them again
+        manifests = render_stack(loaded.stack)
         report = _check(loaded, manifests, profiles_dir, kube_version=kube_version)
-        if report.failed():
-            raise ValidationFailed(loaded.name, report)
+    if report.failed():
+        raise ValidationFailed(loaded.name, report)
     return Rendered(loaded.name, manifests, report)
 
 
@@ -140,8 +141,9 @@ def validate_profile(spec: str, profiles_dir: Path | None, *, kube_version: str 
     from leanvibe_stack.render import render_stack
 
     loaded = load_profile(spec, profiles_dir, overrides)
-    return _check(loaded, render_stack(loaded.stack), profiles_dir, kube_version=kube_version, run_tools=run_tools,
-                  require_tools=require_tools, rule_tests=tests, **choices)
+    with yamlio.remembering():  # as in render_profile
+        return _check(loaded, render_stack(loaded.stack), profiles_dir, kube_version=kube_version,
+                      run_tools=run_tools, require_tools=require_tools, rule_tests=tests, **choices)
 
 
 def _check(loaded: LoadedProfile, manifests: list[Manifest], profiles_dir: Path | None, *, kube_version: str | None,

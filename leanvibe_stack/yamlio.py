@@ -7,12 +7,15 @@ the pure-Python one writes them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import yaml
 from yaml import YAMLError
 
-__all__ = ["FastLoader", "FastResolver", "YAMLError", "dump", "load", "load_all"]
+__all__ = ["FastLoader", "FastResolver", "YAMLError", "dump", "load", "load_all", "recall", "remembering"]
 
 _STR, _MAP, _SEQ = (f"tag:yaml.org,2002:{kind}" for kind in ("str", "map", "seq"))
 
@@ -57,27 +60,35 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     return dumper.represent_scalar(_STR, value, style=style)
 
 
-def _dumper(base: type[yaml.SafeDumper]) -> type[yaml.SafeDumper]:
+def _reference_dumper(base: type[yaml.SafeDumper]) -> type[yaml.SafeDumper]:
+    """SafeDumper's own representation with `|` for multi-line strings: what `dump` writes, the slow way."""
+
     class Dumper(FastResolver, base):  # type: ignore[valid-type,misc]
         def ignore_aliases(self, data: Any) -> bool:
             return True  # repeated values are written out, never as &anchors
 
+    Dumper.add_representer(str, _represent_str)
+    return Dumper
+
+
+def _dumper(base: type[yaml.SafeDumper]) -> type[yaml.SafeDumper]:
+    class Dumper(_reference_dumper(base)):  # type: ignore[misc]
         def represent_data(self, data: Any) -> yaml.Node:
-            # The three types nearly every node has, without SafeRepresenter's per-node alias
-            # bookkeeping and MRO walk; everything else (and their output) is SafeDumper's.
+            # The nodes SafeRepresenter builds for the types nearly every node has, built directly: no
+            # per-node alias bookkeeping, MRO walk or style search.  Block style throughout, as `dump` asks
+            # (default_flow_style=False); everything else (and its output) is SafeDumper's.
             kind = type(data)
-            node: yaml.Node
             if kind is str:
-                node = _represent_str(self, data)
-            elif kind is dict:
-                node = self.represent_mapping(_MAP, data)
-            elif kind is list:
-                node = self.represent_sequence(_SEQ, data)
-            else:
-                node = super().represent_data(data)
+                return yaml.ScalarNode(_STR, data, style="|" if "\n" in data else None)
+            represent = self.represent_data
+            if kind is dict:
+                return yaml.MappingNode(_MAP, [(represent(key), represent(value)) for key, value in data.items()],
+                                        flow_style=False)
+            if kind is list:
+                return yaml.SequenceNode(_SEQ, [represent(item) for item in data], flow_style=False)
+            node: yaml.Node = super().represent_data(data)
             return node
 
-    Dumper.add_representer(str, _represent_str)
     return Dumper
 
 
@@ -85,13 +96,22 @@ def _dumper(base: type[yaml.SafeDumper]) -> type[yaml.SafeDumper]:
 # compares both on every profile) and is ten times faster; the pure one stays as the fallback.
 PURE_DUMPER = _dumper(yaml.SafeDumper)
 FAST_DUMPER = _dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper))
+# SafeRepresenter's own nodes, emitted by libyaml: what FAST_DUMPER's shortcut must write (checked by tests).
+REFERENCE_DUMPER = _reference_dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper))
 NO_WRAP = 2**31 - 1  # libyaml takes an int; no line is ever that long
+DUMP_OPTIONS: dict[str, Any] = {"sort_keys": False, "width": NO_WRAP, "allow_unicode": True}
 
 
 def dump(data: Any, *, pure: bool = False) -> str:
-    """One YAML document, without the `---` marker."""
-    dumper = PURE_DUMPER if pure else FAST_DUMPER
-    return yaml.dump(data, Dumper=dumper, sort_keys=False, width=NO_WRAP, allow_unicode=True)
+    """One YAML document, without the `---` marker (remembered with its data inside `remembering`)."""
+    text: str = yaml.dump(data, Dumper=PURE_DUMPER if pure else FAST_DUMPER, **DUMP_OPTIONS)
+    memo = _MEMO.get()
+    if memo is not None:
+        try:
+            memo[text] = _as_loaded(data)
+        except _NotPlain:
+            pass  # a type whose loaded form is not simply a copy: parsing the text stays the only way
+    return text
 
 
 def load(text: str) -> Any:
@@ -152,3 +172,62 @@ class _Builder:
         value = self.constructor.construct_object(node, deep=True)
         self.built[id(node)] = value
         return value
+
+
+# --- the data of dumped texts, for whoever parses the same text again -------------------------------------
+#
+# `render --profile` validates what it has just rendered: the checks read the config files from the rendered
+# objects' text, as `validate out/...` does, and parsing that text again took a third of a 10,000-rule
+# validation.  Within `remembering()`, `dump` keeps a copy of the data of every text it writes, and `recall`
+# hands it back for exactly that text: the copy is what parsing the text gives (plain values only, a test
+# compares both on every profile), made when the text was written so later changes to the data cannot reach
+# it, and handed out once, so whoever gets it owns it as they would own a fresh parse.
+
+_MEMO: ContextVar[dict[str, Any] | None] = ContextVar("leanvibe_yaml_memo", default=None)
+MISSING: Any = object()  # `recall`'s answer for a text `dump` did not write
+
+
+@contextmanager
+def remembering() -> Iterator[None]:
+    """Within this block, every text `dump` writes can be `recall`ed once instead of parsed."""
+    token = _MEMO.set({})
+    try:
+        yield
+    finally:
+        _MEMO.reset(token)
+
+
+def recall(text: str) -> Any:
+    """The data `dump` wrote as exactly this text inside the current `remembering()` block, once; else MISSING."""
+    memo = _MEMO.get()
+    return MISSING if memo is None else memo.pop(text, MISSING)
+
+
+class _NotPlain(Exception):
+    """A value whose parsed form is not a plain copy of it."""
+
+
+_SCALARS = frozenset({str, int, bool, float, type(None)})
+
+
+def _as_loaded(value: Any) -> Any:
+    """A copy of dumped data as parsing its text builds it: new dicts and lists, the same (immutable) scalars.
+
+    Only for the types whose text parses back to an equal value of the same type (str, int, bool, float, null,
+    mappings and sequences: libyaml quotes a string that would read as anything else); any other type raises
+    _NotPlain.
+    """
+    kind = type(value)
+    if kind is str:
+        return value
+    if kind is dict:
+        return {key if type(key) is str else _scalar(key): _as_loaded(item) for key, item in value.items()}
+    if kind is list:
+        return [_as_loaded(item) for item in value]
+    return _scalar(value)
+
+
+def _scalar(value: Any) -> Any:
+    if type(value) not in _SCALARS:
+        raise _NotPlain(type(value))
+    return value

@@ -118,3 +118,101 @@ def test_fast_resolver_gives_pyyaml_tags(value: str) -> None:
             assert fast.resolve(yaml.ScalarNode, value, implicit) == reference.resolve(yaml.ScalarNode, value, implicit)
     for kind in (yaml.MappingNode, yaml.SequenceNode):
         assert pairs[0][0].resolve(kind, None, True) == pairs[0][1].resolve(kind, None, True)
+
+
+# --- dump: the shortcut representation, and the data it remembers ---------------------------------------------
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal with the same types throughout (1 == 1.0 == True does not count) and the same key order."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(_same(a[key], b[key]) for key in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+def _rendered_texts(loaded: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(text, remembered data) of every config file the renderer dumps, for every shipped profile."""
+    from leanvibe_stack.render import render_stack
+
+    found = []
+    for profile in loaded.values():
+        with yamlio.remembering():
+            render_stack(profile.stack)
+            memo = yamlio._MEMO.get()
+            assert memo
+            found += list(memo.items())
+    return found
+
+
+def test_dump_writes_what_saferepresenter_writes_for_every_rendered_config(loaded: dict[str, Any]) -> None:
+    # FAST_DUMPER builds the nodes of str, dict and list itself; SafeDumper's representer is the reference.
+    for text, data in _rendered_texts(loaded):
+        assert yaml.dump(data, Dumper=yamlio.REFERENCE_DUMPER, **yamlio.DUMP_OPTIONS) == text
+
+
+def test_remembered_data_is_what_parsing_the_text_gives_for_every_rendered_config(loaded: dict[str, Any]) -> None:
+    texts = _rendered_texts(loaded)
+    assert len(texts) > 20
+    for text, data in texts:
+        assert _same(data, yamlio.load(text)), text[:200]
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(_values)
+def test_any_value_dumps_as_saferepresenter_and_is_remembered_as_it_parses(value: Any) -> None:
+    with yamlio.remembering():
+        text = yamlio.dump(value)
+        recalled = yamlio.recall(text)
+    assert text == yaml.dump(value, Dumper=yamlio.REFERENCE_DUMPER, **yamlio.DUMP_OPTIONS)
+    assert _same(recalled, yamlio.load(text))
+
+
+def test_recall_gives_the_data_of_exactly_that_text_once_and_only_inside_remembering() -> None:
+    data: dict[str, Any] = {"groups": [{"name": "a", "rules": [{"alert": "X", "expr": "up == 0", "for": "5m"}]}]}
+    outside = yamlio.dump(data)
+    assert yamlio.recall(outside) is yamlio.MISSING  # nothing is remembered outside the block
+    with yamlio.remembering():
+        text = yamlio.dump(data)
+        data["groups"][0]["rules"][0]["expr"] = "changed after the dump"
+        assert yamlio.recall(text + " ") is yamlio.MISSING  # another text: never this text's data
+        assert yamlio.recall(text.replace("5m", "6m")) is yamlio.MISSING
+        recalled = yamlio.recall(text)
+        assert recalled == yamlio.load(text)  # the data as written, not as changed since
+        assert yamlio.recall(text) is yamlio.MISSING  # handed out once: the next reader parses its own copy
+    with yamlio.remembering():
+        pass
+    assert yamlio.recall(text) is yamlio.MISSING  # the block's memory ends with it
+
+
+def test_values_whose_parse_is_not_a_copy_are_not_remembered() -> None:
+    import datetime
+
+    with yamlio.remembering():
+        text = yamlio.dump({"when": datetime.date(2026, 12, 5), "set": {1, 2}})
+        assert yamlio.recall(text) is yamlio.MISSING
+
+
+def test_checks_see_the_same_with_the_renderers_data_as_with_the_parsed_text(loaded: dict[str, Any]) -> None:
+    from leanvibe_stack.profiles import load_profile
+    from leanvibe_stack.render import render_stack
+    from leanvibe_stack.validate import validate
+
+    rule = "prometheus.rule_groups[leanvibe.enterprise.rules].rules.LeanVibeHighErrorRate"
+    broken = load_profile("production", overrides=[f"{rule}.expr=rate(no_such_metric_total[1m]) > (",
+                                                   "prometheus.rule_groups[leanvibe.enterprise.rules].rules.Orphan="
+                                                   "{expr: up == 0, labels: {owner: nobody}}"])
+    for profile in [*loaded.values(), broken]:
+        version = profile.stack.global_.kubernetes_version
+        with yamlio.remembering():
+            manifests = render_stack(profile.stack)
+            remembered = len(yamlio._MEMO.get() or {})
+            recalled = validate(manifests, kube_version=version)
+            left = len(yamlio._MEMO.get() or {})
+        assert left < remembered  # the checks did take the renderer's data
+        parsed = validate(render_stack(profile.stack), kube_version=version)
+        assert recalled.findings == parsed.findings
+    assert {f.check for f in recalled.findings} >= {"promql.parse", "routing.default-only"}  # it compares

@@ -382,6 +382,11 @@ def _all_keys(source: Manifest | None) -> list[tuple[str, str]]:
 
 
 def _parse(text: str) -> Any:
+    # The renderer's data for exactly this text when it has just dumped it (`render`/`validate --profile`):
+    # what parsing the text gives, without parsing it again.
+    data = yamlio.recall(text)
+    if data is not yamlio.MISSING:
+        return data
     try:
         return yamlio.load(text)
     except yamlio.YAMLError:
