@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from leanvibe_stack import yamlio
 from leanvibe_stack.manifest import Manifest
@@ -206,6 +208,42 @@ def test_invalid_matchers_raise_when_strict() -> None:
         route_alert({"receiver": "a", "routes": [{"matchers": ['x=~"("']}]}, {})
     with pytest.raises(MatcherError, match="invalid label name"):
         route_alert({"receiver": "a", "routes": [{"match": {"bad-name": "x"}}]}, {})
+
+
+_LABEL_VALUES = {"severity": ["critical", "warning", "info", ""], "service": ["neo4j", "redis", "api-x", "x"],
+                 "team": ["platform", "product", ""], "env": ["prod", "dev"], "alertname": ["A", "B", "C"]}
+
+
+def _shapes(label_sets: list[dict[str, str]]) -> list[Any]:
+    from leanvibe_stack.validate.bundle import AlertRule, MountedFile
+    from leanvibe_stack.validate.routing import alert_shape
+
+    file = MountedFile("/rules.yml", None, "ConfigMap", "rules", "rules.yml")
+    return [alert_shape(AlertRule(file, f"rules[{i}]", {"alert": labels.pop("alertname", f"A{i}"), "expr": "up",
+                                                         "labels": labels}), None)
+            for i, labels in enumerate(label_sets)]
+
+
+@settings(max_examples=200, derandomize=True, deadline=None)
+@given(st.lists(st.fixed_dictionaries({}, optional={name: st.sampled_from(values)
+                                                    for name, values in _LABEL_VALUES.items()}), max_size=12))
+def test_routing_once_per_routing_key_routes_every_alert_as_routing_it_alone(label_sets: list[dict[str, str]]) -> None:
+    from leanvibe_stack.validate.routing import _match, _Routing
+
+    tree = parse_route(TREE)
+    shapes = _shapes(label_sets)
+    routing = _Routing(tree, shapes)
+    for shape, key in zip(shapes, routing.keys, strict=True):
+        assert routing.paths[key] == _match(tree, shape.labels, ())
+
+
+def test_alerts_that_differ_only_in_labels_no_route_reads_are_routed_once() -> None:
+    from leanvibe_stack.validate.routing import _Routing
+
+    label_sets = [{"alertname": f"Alert{i}", "severity": ("critical", "warning")[i % 2], "instance": f"i{i}"}
+                  for i in range(1000)]
+    routing = _Routing(parse_route(TREE), _shapes(label_sets))
+    assert len(routing.paths) == 2
 
 
 @pytest.mark.parametrize(("value", "valid"), [

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from leanvibe_stack.models.matchers import (
@@ -219,7 +220,14 @@ class AlertShape:
 
     rule: AlertRule
     labels: dict[str, str]  # static: external + rule labels + alertname (templated values excluded)
-    dynamic: set[str] | None  # labels the expression may keep; None: any label
+    templated: frozenset[str] = frozenset()  # rule labels whose values are only known at evaluation
+
+    @cached_property
+    def dynamic(self) -> set[str] | None:
+        """Labels the expression may keep, and the templated ones; None: any label.  Read off the expression
+        only when asked: routing reads the static labels alone, and most alerts never need this."""
+        found = expr_labels(str(self.rule.rule.get("expr", "")))
+        return None if found is None else found | self.templated
 
     def may_match(self, matchers: tuple[Matcher, ...] | list[Matcher]) -> bool:
         for m in matchers:
@@ -236,13 +244,10 @@ class AlertShape:
 
 def alert_shape(rule: AlertRule, external_labels: Mapping[str, Any] | None) -> AlertShape:
     labels = alert_labels(rule.rule, external_labels)
-    dynamic = expr_labels(str(rule.rule.get("expr", "")))
-    for name, value in list(labels.items()):
-        if "{{" in value:  # a templated rule label: its value is only known at evaluation
-            del labels[name]
-            if dynamic is not None:
-                dynamic.add(name)
-    return AlertShape(rule, labels, dynamic)
+    templated = frozenset(name for name, value in labels.items() if "{{" in value)
+    for name in templated:
+        del labels[name]
+    return AlertShape(rule, labels, templated)
 
 
 # --------------------------------------------------------------------------------------------
@@ -418,11 +423,11 @@ def _duration_checks(ctx: _Context, config: Mapping[str, Any], tree: RouteNode) 
 def _coverage_checks(ctx: _Context, tree: RouteNode, shapes: list[AlertShape]) -> list[Finding]:
     """routing.default-only per alert, routing.unreachable-route per topmost route never visited."""
     findings = []
-    results = [_match(tree, shape.labels, ()) for shape in shapes]
-    visited = {path for paths in results for found in paths for path in found.trail}
-    for shape, paths in zip(shapes, results, strict=True):
+    routing = _Routing(tree, shapes)
+    visited = {path for paths in routing.paths.values() for found in paths for path in found.trail}
+    for shape, key in zip(shapes, routing.keys, strict=True):
         # A root without child routes sends everything to one receiver on purpose (development does).
-        if tree.routes and [p.path for p in paths] == [tree.path]:
+        if tree.routes and [p.path for p in routing.paths[key]] == [tree.path]:
             own = _dict(shape.rule.rule.get("labels"))
             hint = next((f'{k}="{go_string(own[k])}"' for k in ("team", "category", "service", "severity")
                          if k in own), f'alertname="{shape.rule.name}"')
@@ -437,19 +442,53 @@ def _coverage_checks(ctx: _Context, tree: RouteNode, shapes: list[AlertShape]) -
         for i, node in enumerate(parent.routes):
             if node.path in visited or node.error is not None:
                 continue
-            ctx.warning("routing.unreachable-route", node.path, _unreachable(parent, i, shapes, results))
+            ctx.warning("routing.unreachable-route", node.path, _unreachable(parent, i, shapes, routing))
     return findings
 
 
-def _unreachable(parent: RouteNode, index: int, shapes: list[AlertShape], results: list[list[RoutePath]]) -> str:
+RoutingKey = tuple[tuple[bool, ...], ...]  # per label some matcher reads: each of its matchers' outcome
+
+
+class _Routing:
+    """Where every alert shape is routed, worked out once per routing key: which of the tree's matchers its
+    labels satisfy (a missing label reads as empty, as in `matches_all`).  Routing depends on nothing else, so
+    the 10,000 distinct alerts of a large profile take as many routings as there are distinct keys (a few
+    dozen), and each matcher meets each distinct value of its label once."""
+
+    def __init__(self, tree: RouteNode, shapes: list[AlertShape]) -> None:
+        self.matchers: dict[str, list[Matcher]] = {}  # label name -> the tree's matchers on it
+        for node in tree.walk():
+            for matcher in node.matchers:
+                self.matchers.setdefault(matcher.name, []).append(matcher)
+        self.outcomes: dict[tuple[str, str], tuple[bool, ...]] = {}
+        self.keys = [self.key(shape.labels) for shape in shapes]
+        self.labels: dict[RoutingKey, dict[str, str]] = {}  # key -> labels of its first alert
+        for key, shape in zip(self.keys, shapes, strict=True):
+            self.labels.setdefault(key, shape.labels)
+        self.paths = {key: _match(tree, labels, ()) for key, labels in self.labels.items()}
+
+    def key(self, labels: Mapping[str, str]) -> RoutingKey:
+        return tuple(self.outcome(name, labels.get(name, "")) for name in self.matchers)
+
+    def outcome(self, name: str, value: str) -> tuple[bool, ...]:
+        found = self.outcomes.get((name, value))
+        if found is None:
+            found = self.outcomes[(name, value)] = tuple(bool(m.matches(value)) for m in self.matchers[name])
+        return found
+
+
+def _unreachable(parent: RouteNode, index: int, shapes: list[AlertShape], routing: _Routing) -> str:
     node = parent.routes[index]
     described = f'route {node.path} (receiver "{node.receiver}", matchers {_matchers(node.matchers)})'
+    blockers: dict[RoutingKey, RouteNode | None] = {}  # per routing key: the earlier sibling that catches it
+    for key, labels in routing.labels.items():
+        reached_parent = any(parent.path in found.trail for found in routing.paths[key])
+        if reached_parent and matches_all(node.matchers, labels):
+            blockers[key] = next((s for s in parent.routes[:index] if not s.continues and _match(s, labels, ())),
+                                 None)
     shadowed: dict[str, list[str]] = {}
-    for shape, paths in zip(shapes, results, strict=True):
-        reached_parent = any(parent.path in found.trail for found in paths)
-        if not reached_parent or not matches_all(node.matchers, shape.labels):
-            continue
-        blocker = next((s for s in parent.routes[:index] if not s.continues and _match(s, shape.labels, ())), None)
+    for shape, key in zip(shapes, routing.keys, strict=True):
+        blocker = blockers.get(key)
         if blocker is not None:
             shadowed.setdefault(blocker.path, []).append(shape.rule.name)
     if shadowed:
