@@ -39,6 +39,8 @@ def check(bundle: Bundle, own: Identity | None, others: Sequence[Identity] = (),
     for manifest in bundle.manifests:
         ref = ObjectRef.of(manifest)
         for path, text in strings(manifest.obj):
+            if not any(name in text for name in needles):
+                continue  # a match needs one of the names as a substring: finding none is ~8x cheaper than the regex
             for line, match in _matches(pattern, text):
                 where = json_path(path) + (f":{line}" if line else "")
                 written = locate(match) if locate else None
