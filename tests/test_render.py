@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from leanvibe_stack import output, yamlio
 from leanvibe_stack.manifest import Manifest
@@ -846,3 +848,28 @@ def test_no_workload_is_scraped_by_two_jobs(profile: str, rendered: dict[str, li
             jobs.setdefault(graph.node(edge.target).label, set()).add(edge.detail)
     assert jobs, "no scrape edges at all"
     assert {target: sorted(found) for target, found in jobs.items() if len(found) > 1} == {}
+
+
+_json_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=8))
+_json_values = st.recursive(
+    _json_scalars,
+    lambda inner: (st.lists(inner, max_size=4) | st.lists(inner, max_size=2).map(tuple)
+                   | st.dictionaries(st.text(max_size=6) | st.integers() | st.booleans(), inner, max_size=4)),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=400, derandomize=True, deadline=None)
+@given(_json_values)
+def test_indented_json_is_what_json_dumps_writes(value: Any) -> None:
+    from leanvibe_stack.render.common import indented_json
+
+    assert indented_json(value) == json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def test_shipped_dashboards_are_written_as_json_dumps_writes_them() -> None:
+    from leanvibe_stack.render.common import indented_json
+
+    for path in sorted((PROFILES / "dashboards").glob("*.json")):
+        model = json.loads(path.read_text(encoding="utf-8"))
+        assert indented_json(model) == json.dumps(model, indent=2, ensure_ascii=False), path.name

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring as encode_json_string  # what json.dumps uses (C)
 from typing import Any
 
 from pydantic import BaseModel
@@ -26,6 +27,50 @@ REPLICA_LABEL = "replica"
 def yaml_file(data: Any) -> str:
     """An embedded config file's text, serialized from its model (never hand-indented)."""
     return yamlio.dump(data)
+
+
+def indented_json(value: Any) -> str:
+    """`json.dumps(value, indent=2, ensure_ascii=False)`, in half its time for parsed JSON (the standard
+    library's C encoder does not indent; its Python one takes 0.1 s for 200 dashboards).  A value of any
+    other type than JSON's own goes to json.dumps whole, so the text is always the standard library's."""
+    try:
+        return _indented(value, "\n")
+    except _NotJson:
+        return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+class _NotJson(Exception):
+    """A value json.dumps would write some other way (a tuple, a str subclass, a key that is not text...)."""
+
+
+_JSON_CONSTANTS = {None: "null", True: "true", False: "false"}
+
+
+def _indented(value: Any, newline: str) -> str:
+    kind = type(value)
+    if kind is str:
+        return encode_json_string(value)
+    if kind is dict or kind is list:
+        if not value:
+            return "{}" if kind is dict else "[]"
+        inner = newline + "  "
+        if kind is dict:
+            items = [f"{encode_json_string(_json_key(key))}: {_indented(item, inner)}" for key, item in value.items()]
+            return "{" + inner + ("," + inner).join(items) + newline + "}"
+        return "[" + inner + ("," + inner).join(_indented(item, inner) for item in value) + newline + "]"
+    if kind is int:
+        return int.__repr__(value)
+    if kind is float and value == value and value not in (float("inf"), float("-inf")):
+        return float.__repr__(value)
+    if kind is bool or value is None:
+        return _JSON_CONSTANTS[value]
+    raise _NotJson(kind)
+
+
+def _json_key(key: Any) -> str:
+    if type(key) is not str:
+        raise _NotJson(type(key))  # json.dumps writes other keys as text of its own making
+    return key
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from leanvibe_stack.errors import Problem, ProfileError
@@ -17,6 +16,7 @@ from leanvibe_stack.render.common import (
     Peer,
     checksum,
     image_ref,
+    indented_json,
     pod_placement,
     service_account,
     ui_host,
@@ -184,4 +184,4 @@ def dashboard_json(name: str, dashboard: Dashboard, settings: GlobalSettings) ->
     for variable in (model.get("templating") or {}).get("list") or []:
         if isinstance(variable, dict) and variable.get("name") == NAMESPACE_VARIABLE:
             variable["current"] = {"selected": False, "text": settings.app_namespace, "value": settings.app_namespace}
-    return json.dumps(model, indent=2, ensure_ascii=False) + "\n"
+    return indented_json(model) + "\n"
