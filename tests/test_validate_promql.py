@@ -85,6 +85,18 @@ def test_every_expression_of_production_is_visited(production: list[Manifest]) -
     assert len(sites) == 18 + 7 + 3 + 29 + 6 + 13 + 3 + 1 + 1 + 9
 
 
+def test_parsed_expressions_dropped_from_the_cache_are_parsed_again_alike(production: list[Manifest],
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = "sum(rate(leanvibe_api_requests_total[5m])"
+    bundle = edited(production, RULES, set_alert_expr("LeanVibeHighErrorRate", broken))
+    kept_all = promql.check(bundle)
+    monkeypatch.setattr(promql, "PARSED_KEPT", 1)
+    checker = promql._Checker(bundle)
+    assert checker.run() == kept_all
+    assert len(checker.parsed) == 1
+    assert only(kept_all, "promql.parse")  # an error among them: errors are cached (and dropped) too
+
+
 # ---- parse errors -------------------------------------------------------------------------------------
 
 

@@ -170,10 +170,12 @@ class Semantics:
         self.experimental = _experimental_enabled(bundle)
         self.relabels_normalised = _relabels_normalised_labels(bundle)
 
-    def findings(self, obj: ObjectRef | None, path: str, what: str, ast: Any, *, ranges: bool = True) -> list[Finding]:
-        """The findings of one expression; `ranges=False` where its windows are stand-ins for variables."""
+    def findings(self, obj: ObjectRef | None, path: str, what: str, nodes: list[Any], *,
+                 ranges: bool = True) -> list[Finding]:
+        """The findings of one expression, given its `expression_nodes`; `ranges=False` where its windows are
+        stand-ins for variables."""
         found: list[Finding] = []
-        for node in _nodes(ast):
+        for node in nodes:
             kind = type(node)
             if kind is promql_parser.Call:
                 found += self._call(obj, path, what, node, ranges)
@@ -263,7 +265,7 @@ def _op(matcher: Any) -> str:
     return "="
 
 
-def _nodes(ast: Any) -> Iterator[Any]:
+def expression_nodes(ast: Any) -> Iterator[Any]:
     """Every node of an expression, read off its attributes: promql_parser.walk calls back into Python per
     node and costs several times as much (see promql._collect_names); unknown kinds still go through it."""
     kind = type(ast)
@@ -271,17 +273,17 @@ def _nodes(ast: Any) -> Iterator[Any]:
     if kind is promql_parser.MatrixSelector:
         yield ast.vector_selector
     elif kind is promql_parser.BinaryExpr:
-        yield from _nodes(ast.lhs)
-        yield from _nodes(ast.rhs)
+        yield from expression_nodes(ast.lhs)
+        yield from expression_nodes(ast.rhs)
     elif kind is promql_parser.AggregateExpr:
-        yield from _nodes(ast.expr)
+        yield from expression_nodes(ast.expr)
         if ast.param is not None:
-            yield from _nodes(ast.param)
+            yield from expression_nodes(ast.param)
     elif kind is promql_parser.Call:
         for argument in ast.args:
-            yield from _nodes(argument)
+            yield from expression_nodes(argument)
     elif kind in _WRAPPERS:
-        yield from _nodes(ast.expr)
+        yield from expression_nodes(ast.expr)
     elif kind not in _LEAVES:
         found: list[Any] = []
 
