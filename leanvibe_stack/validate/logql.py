@@ -19,8 +19,9 @@ module cannot know.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from leanvibe_stack.validate.bundle import Bundle, as_dict, dicts, loki_outputs
@@ -68,8 +69,9 @@ class Site:
 def check(bundle: Bundle) -> list[Finding]:
     streams = agent_streams(bundle)
     findings: list[Finding] = []
+    attempt = functools.cache(_attempt)  # per text: dashboards repeat their queries (lark takes ~0.5 ms each)
     for site in sites(bundle):
-        query = _parse(site, findings)
+        query = _parse(site, findings, attempt)
         if query is None or not streams or not site.check_labels:
             continue
         for selector in query.selectors:
@@ -88,11 +90,11 @@ def sites(bundle: Bundle) -> Iterator[Site]:
     yield from datasource_queries(bundle)
 
 
-def _parse(site: Site, findings: list[Finding]) -> Query | None:
+def _parse(site: Site, findings: list[Finding], attempt: Callable[[str], Query | LogQLError]) -> Query | None:
     text = site.stand_ins()
-    query = _attempt(text)
+    query = attempt(text)
     if isinstance(query, LogQLError) and STAND_IN in text:
-        retried = _attempt(site.stand_ins(bare_numbers=True))  # a numeric place, e.g. topk($n, ...)
+        retried = attempt(site.stand_ins(bare_numbers=True))  # a numeric place, e.g. topk($n, ...)
         query = query if isinstance(retried, LogQLError) else retried
     if isinstance(query, LogQLError):
         findings.append(error("logql.parse", site.obj, site.path,
