@@ -873,3 +873,53 @@ def test_shipped_dashboards_are_written_as_json_dumps_writes_them() -> None:
     for path in sorted((PROFILES / "dashboards").glob("*.json")):
         model = json.loads(path.read_text(encoding="utf-8"))
         assert indented_json(model) == json.dumps(model, indent=2, ensure_ascii=False), path.name
+
+
+def _engine_with(templates: dict[str, str]) -> Any:
+    import jinja2
+
+    from leanvibe_stack.render import engine
+
+    env = jinja2.Environment(loader=jinja2.DictLoader(templates), undefined=jinja2.StrictUndefined)
+    env.filters["json"] = engine._to_json
+    return env
+
+
+ODD_TEXT = "line: 'quoted' \"double\" \\ back\n\ttab\x7f\x85\u2028\ufeff😀 ${x} {{ y }}\n" * 200  # > VERBATIM_MIN
+
+
+def test_long_values_placed_whole_are_the_very_strings_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    from leanvibe_stack.render import engine
+
+    template = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {{ data | json }}\n"
+    monkeypatch.setattr(engine, "environment", lambda: _engine_with({"t.yaml.j2": template}))
+    data = {"big.yml": ODD_TEXT, "small": "s", "nested": [ODD_TEXT + "2"]}
+    assert len(ODD_TEXT) >= engine.VERBATIM_MIN
+    manifest = engine.render_object("t.yaml.j2", "c", data=data)
+    assert manifest.obj["data"] == data
+    assert manifest.obj["data"]["big.yml"] is data["big.yml"]  # not parsed back: the string itself
+    monkeypatch.setattr(engine, "VERBATIM_MIN", 10**9)  # every value through JSON and YAML: the same object
+    assert engine.render_object("t.yaml.j2", "c", data=data).obj == manifest.obj
+
+
+def test_a_long_value_inside_a_longer_string_renders_as_without_stand_ins(monkeypatch: pytest.MonkeyPatch) -> None:
+    from leanvibe_stack.render import engine
+
+    template = ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"
+                "data: {joined: {{ ('x' ~ (data | json)) | json }}}\n")
+    monkeypatch.setattr(engine, "environment", lambda: _engine_with({"t.yaml.j2": template}))
+    manifest = engine.render_object("t.yaml.j2", "c", data=ODD_TEXT)
+    assert manifest.obj["data"]["joined"].startswith("x\"line: 'quoted'")  # the JSON text, not a stand-in
+    monkeypatch.setattr(engine, "VERBATIM_MIN", 10**9)
+    assert engine.render_object("t.yaml.j2", "c", data=ODD_TEXT).obj == manifest.obj
+
+
+def test_a_long_value_with_a_lone_surrogate_is_refused_as_a_short_one_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    from leanvibe_stack.errors import TemplateError
+    from leanvibe_stack.render import engine
+
+    template = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {{ data | json }}\n"
+    monkeypatch.setattr(engine, "environment", lambda: _engine_with({"t.yaml.j2": template}))
+    for text in ("a\ud800b", "a\ud800b" * engine.VERBATIM_MIN):  # JSON can carry one; YAML and UTF-8 cannot
+        with pytest.raises(TemplateError, match="invalid YAML"):
+            engine.render_object("t.yaml.j2", "c", data={"k": text})
