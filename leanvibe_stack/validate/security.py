@@ -41,9 +41,15 @@ def check(bundle: Bundle) -> list[Finding]:
     for config_map in bundle.of_kind("ConfigMap"):
         ref = ObjectRef.of(config_map)
         for key, value in (config_map.obj.get("data") or {}).items():
-            expanded = _everything if (config_map.namespace, config_map.name, key) in from_env \
-                else _expanded_in_file(str(key), str(value))
-            findings.extend(_scan(ref, f"data.{key}", str(value), expanded))
+            text = str(value)
+            expanded: Expanded
+            if (config_map.namespace, config_map.name, key) in from_env:
+                expanded = _everything
+            elif PLACEHOLDER in text:
+                expanded = _expanded_in_file(str(key), text)
+            else:
+                expanded = _nothing  # no `${` to expand: spare reading what the file is (a dashboard's JSON)
+            findings.extend(_scan(ref, f"data.{key}", text, expanded))
     return findings
 
 
