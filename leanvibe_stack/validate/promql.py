@@ -419,7 +419,7 @@ class _Checker:
             return
         # A Grafana variable in a range or step stands in as 5m: its real window is unknown here.
         ranges = site.variables is None or not VARIABLE_IN_RANGE.search(site.expr)
-        nodes = list(expression_nodes(ast))  # one walk for both: the Prometheus 3 checks and the metric names
+        nodes = expression_nodes(ast)  # one walk for both: the Prometheus 3 checks and the metric names
         self.findings += self.semantics.findings(site.obj, site.path, site.what, nodes, ranges=ranges)
         names: set[str] = set()
         for node in nodes:

@@ -30,7 +30,6 @@ import datetime
 import decimal
 import math
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -265,25 +264,32 @@ def _op(matcher: Any) -> str:
     return "="
 
 
-def expression_nodes(ast: Any) -> Iterator[Any]:
-    """Every node of an expression, read off its attributes: promql_parser.walk calls back into Python per
-    node and costs several times as much (see promql._collect_names); unknown kinds still go through it."""
+def expression_nodes(ast: Any) -> list[Any]:
+    """Every node of an expression, in pre-order, read off its attributes: promql_parser.walk calls back into
+    Python per node and costs several times as much (see promql._collect_names); unknown kinds still go
+    through it."""
+    nodes: list[Any] = []
+    _collect_nodes(ast, nodes)
+    return nodes
+
+
+def _collect_nodes(ast: Any, nodes: list[Any]) -> None:
     kind = type(ast)
-    yield ast
+    nodes.append(ast)
     if kind is promql_parser.MatrixSelector:
-        yield ast.vector_selector
+        nodes.append(ast.vector_selector)
     elif kind is promql_parser.BinaryExpr:
-        yield from expression_nodes(ast.lhs)
-        yield from expression_nodes(ast.rhs)
+        _collect_nodes(ast.lhs, nodes)
+        _collect_nodes(ast.rhs, nodes)
     elif kind is promql_parser.AggregateExpr:
-        yield from expression_nodes(ast.expr)
+        _collect_nodes(ast.expr, nodes)
         if ast.param is not None:
-            yield from expression_nodes(ast.param)
+            _collect_nodes(ast.param, nodes)
     elif kind is promql_parser.Call:
         for argument in ast.args:
-            yield from expression_nodes(argument)
+            _collect_nodes(argument, nodes)
     elif kind in _WRAPPERS:
-        yield from expression_nodes(ast.expr)
+        _collect_nodes(ast.expr, nodes)
     elif kind not in _LEAVES:
         found: list[Any] = []
 
@@ -292,7 +298,7 @@ def expression_nodes(ast: Any) -> Iterator[Any]:
             return True
 
         promql_parser.walk(ast, pre_visit=visit)
-        yield from found[1:]
+        nodes.extend(found[1:])
 
 
 _WRAPPERS = (promql_parser.ParenExpr, promql_parser.UnaryExpr, promql_parser.SubqueryExpr)
