@@ -8,6 +8,7 @@ template nobody defines.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -64,10 +65,12 @@ def check(bundle: Bundle) -> list[Finding]:
 
 
 def _alert_rules(bundle: Bundle) -> Iterator[Finding]:
+    # Rules repeat their annotation templates (10,000 rules: 74 distinct ones), so each is read once.
+    problems_of = functools.cache(lambda text: problems(text, PROMETHEUS_FUNCTIONS))
     for rule in bundle.alert_rules:
         for section in ("labels", "annotations"):
             for key, value in as_dict(rule.rule.get(section)).items():
-                for problem in problems(str(value), PROMETHEUS_FUNCTIONS):
+                for problem in problems_of(str(value)):
                     yield error("rules.template", rule.holder, f"{rule.path}.{section}.{key}",
                                 f"alert {rule.name}: {problem}")
 
