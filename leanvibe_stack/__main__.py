@@ -1,3 +1,3 @@
-from leanvibe_stack.launcher import main
+from leanvibe_stack.launcher import console
 
-main()
+console()
