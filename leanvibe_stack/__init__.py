@@ -13,7 +13,7 @@ its own stage and the stages listed before it, and no import circle exists anywh
     output                                        [Manifest] -> stream or tree, written all or nothing
     validate                                      [Manifest] -> Report: schemas, cross-checks, tools
     diff graph                                    two renders compared; one render drawn as a graph
-    api                                           library entry points: render, validate, write, check
+    environments api                              the profiles beside a render; library entry points
     commands                                      one module per CLI command
     cli                                           the typer app, its global options, the error boundary
     launcher __main__ rendercache                 the console entry point; an unchanged render replayed

@@ -9,19 +9,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from leanvibe_stack import output, sources, yamlio
+from leanvibe_stack import output, yamlio
 from leanvibe_stack.errors import InputError, LeanvibeError
 from leanvibe_stack.manifest import Manifest
 from leanvibe_stack.profiles import (
     LoadedProfile,
-    available_profiles,
     default_profiles_dir,
     load_profile,
     renderable_profiles,
 )
 
 if TYPE_CHECKING:
-    from leanvibe_stack.models.identity import Identity
     from leanvibe_stack.validate import Report
     from leanvibe_stack.validate.findings import Finding
 
@@ -169,46 +167,11 @@ def validate_paths(paths: list[str], *, kube_version: str | None, run_tools: boo
 def profile_context(loaded: LoadedProfile, profiles_dir: Path | None) -> dict[str, Any]:
     """What the checks know of a rendered profile beyond its objects: its identity, the other environments'
     (every renderable profile beside it and in the profiles directory), and where it wrote a value."""
+    from leanvibe_stack.environments import other_identities
     from leanvibe_stack.models.identity import identity_of
 
     return {"identity": identity_of(loaded.stack), "other_identities": other_identities(loaded, profiles_dir),
             "locate": functools.partial(_where_written, loaded)}
-
-
-def other_identities(loaded: LoadedProfile, profiles_dir: Path | None) -> list[Identity]:
-    """The identities of the renderable profiles beside `loaded` and in the profiles directory; a file that
-    does not load as one (abstract, broken, not a profile) is skipped: rendering it reports why."""
-    found = []
-    for directory in dict.fromkeys(sources.resolve(d) for d in (loaded.path.parent,
-                                                                 profiles_dir or default_profiles_dir())):
-        for name in available_profiles(directory):
-            path = directory / f"{name}.yaml"
-            if path != sources.resolve(loaded.path):
-                identity = _identity(path)
-                if identity is not None:
-                    found.append(identity)
-    return found
-
-
-_identities: dict[Path, tuple[Identity | None, list[sources.Observation]]] = {}
-
-
-def _identity(path: Path) -> Identity | None:
-    """The identity of another profile, kept in memory while every file its loading read is unchanged (a
-    parent's edit counts: `render --all` and the tests load each profile many times)."""
-    from leanvibe_stack.models.identity import identity_of
-
-    kept = _identities.get(path)
-    if kept is not None and sources.unchanged(kept[1]):
-        sources.note(kept[1])  # read now, as far as a kept render (rendercache) must know
-        return kept[0]
-    with sources.collect() as seen:
-        try:
-            identity = identity_of(load_profile(str(path)).stack)
-        except LeanvibeError:
-            identity = None
-    _identities[path] = (identity, seen)
-    return identity
 
 
 def _where_written(loaded: LoadedProfile, name: str) -> str | None:

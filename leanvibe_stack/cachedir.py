@@ -1,4 +1,5 @@
-"""Where the caches live: a private per-user directory, and files written there atomically.
+"""Where the caches live (a private per-user directory, files written there atomically), and what the
+installed program is, for the caches whose answers depend on it.
 
 Both caches (the real tools' verdicts, `validate/toolcache.py`, and whole renders, `rendercache.py`) keep
 their entries in `$<VARIABLE>` when it names a directory, else in `<tmp>/leanvibe-<name>-<uid>`, created
@@ -10,12 +11,21 @@ or written is skipped, never an error: both are safe to delete at any time.
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
+import json
 import os
 import stat
+import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 OFF = {"off", "0", "false", "no"}
+RENDER_VARIABLE, RENDER_NAME = "LEANVIBE_RENDER_CACHE", "render-cache"  # whole renders, other profiles' identities
+PACKAGE = Path(__file__).resolve().parent
+CHECKOUT_TEMPLATES = PACKAGE.parent / "templates"  # render/engine.py's templates when running from a checkout
+_METADATA = (".dist-info", ".egg-info", ".egg-link", ".pth")
 
 
 def directory(variable: str, name: str) -> Path | None:
@@ -62,3 +72,36 @@ def write_atomically(path: Path, text: str) -> None:
     except OSError:
         with contextlib.suppress(OSError):
             os.unlink(temp)
+
+
+@functools.cache
+def program() -> str:
+    """The sha256 of what this program is: the Python (version, executable, import path), the name and bytes of
+    every file of this package (code, templates, shipped profiles, catalogues; bytecode aside), and the
+    metadata names of every installed distribution, which carry their versions.  Once per process (~4 ms)."""
+    digest = hashlib.sha256()
+    header = {"python": [sys.version, sys.executable, sys.path], "installed": _installed()}
+    digest.update(json.dumps(header, sort_keys=True).encode())
+    for root in (PACKAGE, CHECKOUT_TEMPLATES):
+        _add_tree(digest, root)
+    return digest.hexdigest()
+
+
+def _installed() -> list[str]:
+    names = []
+    for entry in sys.path:
+        with contextlib.suppress(OSError):
+            names += [f"{entry}/{name}" for name in os.listdir(entry or ".") if name.endswith(_METADATA)]
+    return sorted(names)
+
+
+def _add_tree(digest: Any, root: Path) -> None:
+    """Every file under `root` (bytecode aside): its name, length and bytes."""
+    for directory, subdirectories, files in os.walk(root):  # top-down, in the order sorted here
+        subdirectories[:] = sorted(d for d in subdirectories if d != "__pycache__")
+        for name in sorted(files):
+            path = os.path.join(directory, name)
+            with open(path, "rb") as handle:
+                data = handle.read()
+            digest.update(f"\n{os.path.relpath(path, root)}\n{len(data)}\n".encode())
+            digest.update(data)

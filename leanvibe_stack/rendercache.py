@@ -10,10 +10,9 @@ pre-commit run, although the inputs rarely changed since the last time.  So a su
 1. The entry's name is the sha256 of what the command line and the installed program are: the arguments
    (verbatim: the profile name, `--profiles-dir`, every `--set`, `--kube-version`, `--only`, `--no-validate`),
    the working directory, every `LEANVIBE_*` variable (`LEANVIBE_PROFILE`, `LEANVIBE_TODAY`, ...), today's
-   date (support windows are judged on it), the Python version, executable and import path, the name and content of
-   every file of this package (code, templates, shipped profiles and catalogues) and the names of every
-   installed distribution's metadata (so another version of pydantic, Jinja or kubernetes-validate, whose
-   schemas decide the verdict, is another entry).
+   date (support windows are judged on it), and the installed program (`cachedir.program`: Python, every file
+   of this package, every installed distribution's version, so another version of pydantic, Jinja or
+   kubernetes-validate, whose schemas decide the verdict, is another entry).
 2. The entry keeps what the render read and looked at (`sources`: each profile file of the `extends` chain
    and each dashboard by sha256, each path looked for and where each name resolved).  Before replaying,
    every one of those questions is asked of the disk again; one different answer and the render runs.
@@ -42,15 +41,12 @@ from typing import Any, TextIO
 
 from leanvibe_stack import cachedir, sources
 
-ENV = "LEANVIBE_RENDER_CACHE"
+ENV = cachedir.RENDER_VARIABLE
 FORMAT = 1  # bump when the key or the entry changes shape: old entries are then never read
 MAX_AGE_SECONDS = 7 * 24 * 3600
 MAX_ENTRIES = 100  # beyond it the least recently written go (a 10,000-rule render keeps ~20 MB)
-PACKAGE = Path(__file__).resolve().parent
-CHECKOUT_TEMPLATES = PACKAGE.parent / "templates"  # render/engine.py's templates when running from a checkout
 _VALUED = {"--profile", "-p", "--profiles-dir", "--set", "--kube-version", "--only"}
 _FLAGS = {"--no-validate"}
-_METADATA = (".dist-info", ".egg-info", ".egg-link", ".pth")
 
 
 def cacheable(args: list[str]) -> bool:
@@ -71,50 +67,24 @@ def cacheable(args: list[str]) -> bool:
 
 def key(args: list[str]) -> str:
     """The entry's name: the sha256 of the command line, its environment and the installed program."""
-    digest = hashlib.sha256()
     header = {
         "format": FORMAT,
         "args": args,
         "cwd": os.getcwd(),
         "env": {name: value for name, value in os.environ.items() if name.startswith("LEANVIBE_") and name != ENV},
         "today": time.strftime("%Y-%m-%d"),
-        "python": [sys.version, sys.executable, sys.path],
-        "installed": _installed(),
+        "program": cachedir.program(),
     }
-    digest.update(json.dumps(header, sort_keys=True).encode())
-    for root in (PACKAGE, CHECKOUT_TEMPLATES):
-        _add_tree(digest, root)
-    return digest.hexdigest()
-
-
-def _installed() -> list[str]:
-    """The metadata names of every installed distribution (they carry the version) on the import path."""
-    names = []
-    for entry in sys.path:
-        with contextlib.suppress(OSError):
-            names += [f"{entry}/{name}" for name in os.listdir(entry or ".") if name.endswith(_METADATA)]
-    return sorted(names)
-
-
-def _add_tree(digest: Any, root: Path) -> None:
-    """Every file under `root` (bytecode aside): its name, length and bytes."""
-    for directory, subdirectories, files in os.walk(root):  # top-down, in the order sorted here
-        subdirectories[:] = sorted(d for d in subdirectories if d != "__pycache__")
-        for name in sorted(files):
-            path = os.path.join(directory, name)
-            with open(path, "rb") as handle:
-                data = handle.read()
-            digest.update(f"\n{os.path.relpath(path, root)}\n{len(data)}\n".encode())
-            digest.update(data)
+    return hashlib.sha256(json.dumps(header, sort_keys=True).encode()).hexdigest()
 
 
 def entry_for(args: list[str]) -> Path | None:
     """Where the answer to this command line is kept; None when it is not cacheable or the cache is off."""
     if not cacheable(args):
         return None
-    cache = cachedir.directory(ENV, "render-cache")
+    cache = cachedir.directory(ENV, cachedir.RENDER_NAME)
     try:
-        return None if cache is None else cache / f"{key(args)}.json"
+        return None if cache is None else cache / f"render-{key(args)}.json"
     except OSError:  # e.g. the working directory was removed: the CLI says so, the cache stays out of it
         return None
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from leanvibe_stack import cli, launcher, rendercache
+from leanvibe_stack import cachedir, cli, launcher, rendercache
 from tests.conftest import PROFILES, REPO, UNREACHED_ROUTE
 
 
@@ -181,17 +181,23 @@ def test_the_installed_program_is_part_of_the_question(tmp_path: Path, monkeypat
     (package / "render" / "engine.py").write_text("one\n", encoding="utf-8")
     site = tmp_path / "site-packages"
     site.mkdir()
-    monkeypatch.setattr(rendercache, "PACKAGE", package)
+    monkeypatch.setattr(cachedir, "PACKAGE", package)
     monkeypatch.setattr(sys, "path", [str(site)])
     args = ["render", "--profile", "production"]
-    keys = [rendercache.key(args)]
+
+    def key() -> str:  # in a new process, as the program is worked out once per process
+        cachedir.program.cache_clear()
+        return rendercache.key(args)
+
+    keys = [key()]
     (package / "render" / "engine.py").write_text("two\n", encoding="utf-8")  # our code or a template
-    keys.append(rendercache.key(args))
+    keys.append(key())
     (site / "pydantic-2.99.0.dist-info").mkdir()  # a dependency upgraded
-    keys.append(rendercache.key(args))
+    keys.append(key())
     (package / "render" / "__pycache__").mkdir()  # bytecode is not the program
     (package / "render" / "__pycache__" / "engine.cpython-311.pyc").write_bytes(b"\0")
-    keys.append(rendercache.key(args))
+    keys.append(key())
+    cachedir.program.cache_clear()
     assert len(set(keys[:3])) == 3 and keys[3] == keys[2]
 
 
@@ -200,14 +206,14 @@ def test_a_failed_render_is_never_kept(run: Runner, profiles: Path, cache: Path)
     args = ("render", "--profiles-dir", str(profiles), "--profile", "typo")
     first = run(*args)
     assert first.code == 2 and "retention_tme" in first.stderr
-    assert not list(cache.glob("*.json"))
+    assert not list(cache.glob("render-*.json"))
     assert run(*args).rendered
 
 
 def test_a_damaged_entry_renders_again(run: Runner, profiles: Path, cache: Path) -> None:
     args = ("render", "--profiles-dir", str(profiles), "--profile", "development")
     expected = run(*args).stdout
-    (entry,) = cache.glob("*.json")
+    (entry,) = cache.glob("render-*.json")
     entry.write_text(json.dumps({"observed": [], "stdout": 1}), encoding="utf-8")
     again = run(*args)
     assert again.rendered and again.stdout == expected
@@ -307,7 +313,7 @@ def test_a_removed_working_directory_is_left_to_the_cli(tmp_path: Path, monkeypa
 
 def test_storing_an_entry_removes_week_old_ones_and_all_but_the_newest(run: Runner, profiles: Path, cache: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(rendercache, "MAX_ENTRIES", 5)
+    monkeypatch.setattr(rendercache, "MAX_ENTRIES", 8)
     cache.mkdir()
     now = time.time()
     for i in range(6):  # the newest first: entry-0 was written a minute ago, entry-5 six minutes ago
@@ -318,6 +324,43 @@ def test_storing_an_entry_removes_week_old_ones_and_all_but_the_newest(run: Runn
     stale.write_text("{}", encoding="utf-8")
     os.utime(stale, (now - 8 * 24 * 3600, now - 8 * 24 * 3600))
     run("render", "--profiles-dir", str(profiles), "--profile", "development")
-    kept = {path.name for path in cache.glob("*.json")}
-    assert len(kept) == 5 and {"entry-0.json", "entry-3.json"} <= kept
-    assert not {"entry-4.json", "entry-5.json", "stale.json"} & kept
+    kept = sorted(path.name for path in cache.glob("*.json"))
+    written = [name for name in kept if name.startswith(("render-", "identity-"))]  # by this run: the newest
+    assert len(kept) == 8 and any(name.startswith("render-") for name in written)
+    assert [name for name in kept if name not in written] == [f"entry-{i}.json" for i in range(8 - len(written))]
+
+
+# --- other environments' identities, kept between runs (environments.py) ------------------------------------
+
+
+def test_other_environments_are_loaded_once_while_their_files_and_the_program_stay_the_same(
+        profiles: Path, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from leanvibe_stack import environments
+    from leanvibe_stack.profiles import LoadedProfile, load_profile
+
+    loads: list[str] = []
+    def counted(spec: str) -> LoadedProfile:
+        loads.append(Path(spec).stem)
+        return load_profile(spec)
+
+    monkeypatch.setattr(environments, "load_profile", counted)
+    development = load_profile("development", profiles)
+
+    def new_process() -> list[str]:
+        environments._kept.clear()
+        loads.clear()
+        names = sorted(i.environment for i in environments.other_identities(development, profiles))
+        assert names == ["production", "production", "staging"]  # warned.yaml is production's too
+        return sorted(loads)
+
+    first = new_process()
+    assert "staging" in first and "production" in first
+    assert new_process() == []  # every identity from the cache
+    _append(profiles / "base.yaml", "# edited\n")  # every profile's parent
+    assert new_process() == first
+    assert new_process() == []
+    monkeypatch.setattr(cachedir, "program", lambda: "another version of the package")
+    assert new_process() == first
+    for entry in cache.glob("identity-*.json"):
+        entry.write_text("{not json", encoding="utf-8")
+    assert new_process() == first
