@@ -31,7 +31,8 @@ def test_quick_benchmark_runs_and_prints_every_figure() -> None:
     result = subprocess.run([sys.executable, str(REPO / "benchmarks" / "run.py"), "--quick"], cwd=REPO,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
-    figures = ["cold render production, unchanged inputs (render cache)", "cold render production, render cache off",
+    figures = ["cold render production, unchanged inputs (render cache)",
+               "cold render production, its file edited (render cache on)", "cold render production, render cache off",
                "cold --help", "cold --version", "peer: kubernetes-validate --strict",
                "warm render+validate production (in-process)", "growth 10x input",
                "validate production with the tools, cache off", "the same tool commands alone, one after the other",
