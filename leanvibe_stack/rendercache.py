@@ -1,7 +1,7 @@
 """An unchanged render replayed: `render --profile P` answers from its last run when nothing it depends on changed.
 
 A cold render is mostly start-up (importing typer, pydantic and building the profile models: ~400 ms of a
-~700 ms production render), paid again by every `render | kubectl apply`, every `render > file` in CI, every
+~580 ms production render), paid again by every `render | kubectl apply`, every `render > file` in CI, every
 pre-commit run, although the inputs rarely changed since the last time.  So a successful render to stdout
 (exit 0) is kept, and replayed without importing any of that when a run asks the same question again.
 
