@@ -1,11 +1,12 @@
 """Where the caches live (a private per-user directory, files written there atomically), and what the
 installed program is, for the caches whose answers depend on it.
 
-Both caches (the real tools' verdicts, `validate/toolcache.py`, and whole renders, `rendercache.py`) keep
-their entries in `$<VARIABLE>` when it names a directory, else in `<tmp>/leanvibe-<name>-<uid>`, created
-mode 0700 and checked to be the user's own directory (as Jinja checks its bytecode cache: another user
-must not be able to plant an entry).  `<VARIABLE>=off` turns a cache off.  A cache that cannot be read
-or written is skipped, never an error: both are safe to delete at any time.
+The caches (the real tools' verdicts, `validate/toolcache.py`; whole renders, `rendercache.py`, and other
+profiles' identities, `environments.py`, which share a directory) keep their entries in `$<VARIABLE>` when
+it names a directory, else in `<tmp>/leanvibe-<name>-<uid>`, created mode 0700 and checked to be the
+user's own directory (as Jinja checks its bytecode cache: another user must not be able to plant an
+entry).  `<VARIABLE>=off` turns a cache off.  A cache that cannot be read or written is skipped, never an
+error: all are safe to delete at any time.
 """
 
 from __future__ import annotations

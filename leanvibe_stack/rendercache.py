@@ -103,7 +103,7 @@ def replay(entry: Path) -> bool:
 def _load(path: Path) -> dict[str, Any] | None:
     try:
         entry = json.loads(path.read_text(encoding="utf-8"))
-        observed = [(str(q), str(p), str(a)) for q, p, a in entry["observed"]]
+        observed = sources.from_json(entry["observed"])
         if not (isinstance(entry["stdout"], str) and isinstance(entry["stderr"], str)):
             return None
     except (OSError, ValueError, KeyError, TypeError):  # missing or damaged: render

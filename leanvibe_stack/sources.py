@@ -124,6 +124,13 @@ def observed() -> list[Observation]:
     return sorted((question, path, answer) for (question, path), answer in _seen.items())
 
 
+def from_json(value: object) -> list[Observation]:
+    """Observations as a cache entry stored them (JSON lists); TypeError or ValueError when they are not."""
+    if not isinstance(value, list):
+        raise TypeError("observations are a list")
+    return [(str(question), str(path), str(answer)) for question, path, answer in value]
+
+
 def unchanged(observations: list[Observation]) -> bool:
     """Whether the disk still answers every question as it did."""
     return all(_answer(question, path) == answer for question, path, answer in observations)

@@ -364,3 +364,30 @@ def test_other_environments_are_loaded_once_while_their_files_and_the_program_st
     for entry in cache.glob("identity-*.json"):
         entry.write_text("{not json", encoding="utf-8")
     assert new_process() == first
+    read: list[object] = []
+    monkeypatch.setattr(environments, "_stored", lambda where: read.append(where))
+    environments.other_identities(development, profiles)  # the same process again: from memory alone
+    assert loads == first and read == []
+
+
+def test_a_neighbour_whose_parent_is_found_in_the_working_directory_is_loaded_again_elsewhere(
+        profiles: Path, cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `extends: parent` not found beside the file is looked up in ./profiles: from another working directory
+    # it is another file, though every file looked at from the first one is unchanged.
+    from leanvibe_stack import environments
+
+    apps = tmp_path / "apps"
+    apps.mkdir()
+    (apps / "neighbour.yaml").write_text("extends: parent\n", encoding="utf-8")
+    for where, parent in (("one", "staging"), ("two", "development")):
+        (tmp_path / where / "profiles").mkdir(parents=True)
+        (tmp_path / where / "profiles" / "parent.yaml").write_text(
+            f"extends: {PROFILES / (parent + '.yaml')}\n", encoding="utf-8")
+    found = []
+    for where in ("one", "two", "one", "two"):
+        monkeypatch.chdir(tmp_path / where)
+        found.append(environments._identity(apps / "neighbour.yaml"))
+        if where == "two":
+            environments._kept.clear()  # the second round reads the disk entries
+    assert [identity.environment if identity else None for identity in found] == \
+        ["staging", "development", "staging", "development"]
