@@ -28,9 +28,11 @@ def main() -> None:
     if args == ["--version"]:
         sys.stdout.write(f"leanvibe-stack {__version__}\n")
         return
-    from leanvibe_stack import rendercache
+    entry = None
+    if args[:1] == ["render"]:  # only a render may be kept: no other command pays for the cache's imports
+        from leanvibe_stack import rendercache
 
-    entry = rendercache.entry_for(args)
+        entry = rendercache.entry_for(args)
     try:
         if entry is not None and rendercache.replay(entry):
             return

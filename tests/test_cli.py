@@ -281,8 +281,9 @@ def test_render_all_reports_progress_only_on_a_terminal(tmp_path: Path, monkeypa
 
 @pytest.mark.parametrize(("args", "not_loaded"), [
     (["--version"], ["typer", "pydantic", "yaml", "jinja2"]),
-    (["--help"], ["rich", "pydantic", "yaml", "jinja2", "leanvibe_stack.models.stack"]),
-    (["profiles", "list"], ["rich", "jinja2", "jsonschema_rs", "leanvibe_stack.models.stack"]),
+    (["--help"], ["rich", "pydantic", "yaml", "jinja2", "leanvibe_stack.models.stack", "leanvibe_stack.rendercache"]),
+    (["profiles", "list"], ["rich", "jinja2", "jsonschema_rs", "leanvibe_stack.models.stack",
+                            "leanvibe_stack.rendercache"]),
 ])
 def test_light_commands_import_only_what_they_use(args: list[str], not_loaded: list[str]) -> None:
     # Start-up is most of a light command's time (issue 7): these modules cost 30-160 ms each.
